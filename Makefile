@@ -1,0 +1,66 @@
+# perfkit developer tasks. `make test` on a fresh clone sets everything up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+VENV_PY := $(VENV)/bin/python
+STAMP := $(VENV)/.perfkit-installed
+
+# Go's official tarball installs to /usr/local/go/bin, often not on PATH in
+# non-interactive shells.
+GO_DIR := /usr/local/go/bin
+ifneq ($(wildcard $(GO_DIR)/go),)
+export PATH := $(GO_DIR):$(PATH)
+endif
+
+.PHONY: setup test report bench clean distclean wordgame tools
+
+setup: $(STAMP)
+	@bash scripts/check-tools.sh
+	@if [ -f wordgame/go.mod ]; then \
+		echo "building bin/wordgame"; \
+		cd wordgame && go build -o ../bin/wordgame ./cmd/wordgame; \
+	fi
+
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-install only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(VENV_PY)
+	$(VENV_PY) -m pip install --quiet --upgrade pip
+	$(VENV_PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+tools:
+	@bash scripts/check-tools.sh
+
+test: setup
+	@if [ -f wordgame/go.mod ]; then \
+		cd wordgame && go test -race ./...; \
+	fi
+	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+report: setup
+	$(VENV_PY) -m perfkit.report
+
+bench: setup
+	$(VENV_PY) bench/run_all.py
+
+clean:
+	rm -rf reports/ build/ dist/ bin/ .pytest_cache/ .hypothesis/
+	find . -path ./$(VENV) -prune -o \( -name '*.egg-info' -o -name __pycache__ \) -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean
+	rm -rf $(VENV)
+
+wordgame:
+	@if [ -x bin/wordgame ]; then \
+		exec bin/wordgame; \
+	else \
+		echo "wordgame: the wordgame server arrives in a later issue (bin/wordgame not built yet)" >&2; \
+		exit 1; \
+	fi

@@ -1,0 +1,295 @@
+"""The in-memory profile model: numpy arrays with pandas views.
+
+Locations, functions and mappings are addressed by *index* (0..n-1), not by
+their protobuf ids, so that every view can be vectorised. Stacks are leaf
+first, as in profile.proto; a location's lines are innermost (inlined) first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OptionError
+
+
+@dataclass(frozen=True)
+class ValueType:
+    type: str
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.type}/{self.unit}"
+
+
+@dataclass(eq=False)
+class Profile:
+    """One pprof profile.
+
+    Large arrays: ``values`` (samples x sample types, int64), ``stack_offsets``
+    (samples + 1) and ``stack_locs`` (location indices, leaf first).
+    Small tables are numpy arrays of equal length per table.
+    """
+
+    sample_types: list[ValueType]
+    values: np.ndarray
+    stack_offsets: np.ndarray
+    stack_locs: np.ndarray
+    # locations
+    loc_id: np.ndarray
+    loc_mapping: np.ndarray          # mapping index or -1
+    loc_address: np.ndarray
+    loc_is_folded: np.ndarray
+    loc_line_start: np.ndarray       # offsets into line_* (len = locations + 1)
+    # lines (one row per frame of a location; a location without lines has none)
+    line_function: np.ndarray        # function index or -1
+    line_number: np.ndarray
+    line_column: np.ndarray
+    # functions
+    fn_id: np.ndarray
+    fn_name: np.ndarray              # object arrays of str
+    fn_system_name: np.ndarray
+    fn_filename: np.ndarray
+    fn_start_line: np.ndarray
+    # mappings
+    mappings: pd.DataFrame
+    # labels, long format: sample, key, str, num, num_unit
+    labels: pd.DataFrame
+    default_sample_type: str = ""
+    period_type: ValueType | None = None
+    period: int = 0
+    time_nanos: int = 0
+    duration_nanos: int = 0
+    comments: list[str] = field(default_factory=list)
+    drop_frames: str = ""
+    keep_frames: str = ""
+    doc_url: str = ""
+    source: str = "<profile>"
+    raw_bytes: bytes | None = field(default=None, repr=False)
+
+    # ---- sizes -----------------------------------------------------------
+    @property
+    def n_samples(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_locations(self) -> int:
+        return int(self.loc_id.shape[0])
+
+    @property
+    def n_functions(self) -> int:
+        return int(self.fn_id.shape[0])
+
+    @property
+    def is_empty(self) -> bool:
+        return self.n_samples == 0
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.duration_nanos / 1e9
+
+    @property
+    def time(self) -> pd.Timestamp | None:
+        return pd.Timestamp(self.time_nanos, unit="ns", tz="UTC") if self.time_nanos else None
+
+    def __repr__(self) -> str:
+        types = ", ".join(str(t) for t in self.sample_types)
+        return (f"<Profile {self.source}: {self.n_samples} samples [{types}], "
+                f"{self.n_locations} locations, {self.n_functions} functions, "
+                f"duration {self.duration_seconds:g}s>")
+
+    # ---- sample type selection --------------------------------------------
+    @property
+    def sample_type_names(self) -> list[str]:
+        return [t.type for t in self.sample_types]
+
+    def sample_index(self, name: str | int | None = None) -> int:
+        """Resolve a sample type by name or position, with pprof's default."""
+        if name is None:
+            if self.default_sample_type:
+                for i, t in enumerate(self.sample_types):
+                    if t.type == self.default_sample_type:
+                        return i
+            return len(self.sample_types) - 1
+        if isinstance(name, (int, np.integer)) or (isinstance(name, str) and name.isdigit()):
+            i = int(name)
+            if 0 <= i < len(self.sample_types):
+                return i
+            raise OptionError(self.source, f"sample index {i} out of range 0..{len(self.sample_types) - 1}")
+        for i, t in enumerate(self.sample_types):
+            if t.type == name:
+                return i
+        # pprof accepts sample_index=inuse for inuse_space etc: not here, be explicit
+        raise OptionError(self.source, f"no sample type {name!r}; this profile has "
+                          + ", ".join(self.sample_type_names))
+
+    def unit(self, name: str | int | None = None) -> str:
+        return self.sample_types[self.sample_index(name)].unit
+
+    def total(self, name: str | int | None = None) -> int:
+        """pprof's total: the sum of absolute sample values."""
+        return int(np.abs(self.values[:, self.sample_index(name)]).sum())
+
+    # ---- derived, cached structure ----------------------------------------
+    @cached_property
+    def loc_n_lines(self) -> np.ndarray:
+        return np.diff(self.loc_line_start)
+
+    @cached_property
+    def stacks(self) -> "UniqueStacks":
+        return UniqueStacks.build(self)
+
+    # ---- DataFrame views --------------------------------------------------
+    @property
+    def samples(self) -> pd.DataFrame:
+        """One row per sample: a column per sample type, stack id and depth."""
+        cols = {t.type: self.values[:, i] for i, t in enumerate(self.sample_types)}
+        df = pd.DataFrame(cols)
+        df["stack_id"] = self.stacks.sample_stack
+        df["depth"] = np.diff(self.stack_offsets)
+        return df
+
+    @property
+    def functions(self) -> pd.DataFrame:
+        return pd.DataFrame({
+            "id": self.fn_id, "name": self.fn_name, "system_name": self.fn_system_name,
+            "filename": self.fn_filename, "start_line": self.fn_start_line,
+        })
+
+    @property
+    def locations(self) -> pd.DataFrame:
+        """One row per (location, line), inlined frames innermost first."""
+        n_lines = self.loc_n_lines
+        loc_idx = np.repeat(np.arange(self.n_locations), n_lines)
+        pos = np.arange(len(loc_idx)) - np.repeat(self.loc_line_start[:-1], n_lines)
+        fn = self.line_function
+        ok = fn >= 0
+        name = np.where(ok, self.fn_name[np.where(ok, fn, 0)] if self.n_functions else "", "")
+        fname = np.where(ok, self.fn_filename[np.where(ok, fn, 0)] if self.n_functions else "", "")
+        mp = self.loc_mapping[loc_idx]
+        return pd.DataFrame({
+            "location_id": self.loc_id[loc_idx],
+            "address": self.loc_address[loc_idx],
+            "mapping_id": np.where(mp >= 0, self.mappings["id"].to_numpy()[np.where(mp >= 0, mp, 0)]
+                                   if len(self.mappings) else 0, 0),
+            "line_index": pos,
+            "inlined": pos < (n_lines[loc_idx] - 1),
+            "function_id": np.where(ok, self.fn_id[np.where(ok, fn, 0)] if self.n_functions else 0, 0),
+            "function": name,
+            "file": fname,
+            "line": self.line_number,
+            "column": self.line_column,
+        })
+
+    @property
+    def stack_frames(self) -> pd.DataFrame:
+        """Unique stacks in long form: stack_id, depth (0 = leaf), frame names."""
+        st = self.stacks
+        frames = st.frame_lines()
+        fn = self.line_function[frames.line]
+        name = np.where(fn >= 0, self.fn_name[np.where(fn >= 0, fn, 0)] if self.n_functions else "", "?")
+        return pd.DataFrame({"stack_id": frames.stack, "depth": frames.depth,
+                             "location_id": self.loc_id[frames.loc],
+                             "function": name, "line": self.line_number[frames.line]})
+
+    @property
+    def raw(self):
+        """The protobuf message (decoded again from the original bytes, or encoded)."""
+        from ..proto import profile_pb2
+        from ..export.pprof import encode_message
+        if self.raw_bytes is not None:
+            from ..sources.pprof import maybe_gunzip
+            msg = profile_pb2.Profile()
+            msg.ParseFromString(maybe_gunzip(self.raw_bytes, self.source))
+            return msg
+        return encode_message(self)
+
+    def derive(self, **changes) -> "Profile":
+        """A copy with some fields replaced (caches and raw bytes dropped)."""
+        changes.setdefault("raw_bytes", None)
+        return replace(self, **changes)
+
+
+@dataclass
+class FrameLines:
+    """Frames of the unique stacks, expanded to lines (leaf-most frame first)."""
+    stack: np.ndarray   # unique stack index per frame
+    depth: np.ndarray   # 0 = leaf frame
+    loc: np.ndarray     # location index per frame
+    line: np.ndarray    # row into line_* per frame, or -1 for a location with no lines
+    inline: np.ndarray  # frame is an inlined call (not the last line of its location)
+
+
+@dataclass
+class UniqueStacks:
+    """Samples grouped by identical location sequence."""
+    profile: Profile
+    sample_stack: np.ndarray     # per sample: unique stack index
+    offsets: np.ndarray          # per unique stack: offsets into locs
+    locs: np.ndarray             # location indices, leaf first
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
+
+    @staticmethod
+    def build(p: Profile) -> "UniqueStacks":
+        n = p.n_samples
+        off = p.stack_offsets
+        locs = p.stack_locs
+        if n == 0:
+            return UniqueStacks(p, np.zeros(0, np.int64), np.zeros(1, np.int64), locs[:0])
+        lens = np.diff(off)
+        # two independent position-weighted hashes of each stack
+        pos = np.arange(len(locs)) - np.repeat(off[:-1], lens)
+        rng = np.random.default_rng(0x5EED)
+        maxd = int(lens.max()) if len(lens) else 0
+        m1 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
+        m2 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
+        key = locs.astype(np.uint64) + np.uint64(1)
+        with np.errstate(over="ignore"):
+            c1 = np.concatenate(([np.uint64(0)], np.cumsum(key * m1[pos], dtype=np.uint64)))
+            c2 = np.concatenate(([np.uint64(0)], np.cumsum(key * m2[pos] + key, dtype=np.uint64)))
+            h1 = c1[off[1:]] - c1[off[:-1]]
+            h2 = c2[off[1:]] - c2[off[:-1]]
+        frame = pd.DataFrame({"a": h1, "b": h2, "n": lens})
+        codes = frame.groupby(["a", "b", "n"], sort=False).ngroup().to_numpy()
+        n_unique = int(codes.max()) + 1
+        first = np.full(n_unique, -1, np.int64)
+        first[codes[::-1]] = np.arange(n - 1, -1, -1)
+        ulens = lens[first]
+        uoff = np.zeros(n_unique + 1, np.int64)
+        np.cumsum(ulens, out=uoff[1:])
+        starts = off[first]
+        idx = np.repeat(starts - uoff[:-1], ulens) + np.arange(uoff[-1])
+        return UniqueStacks(p, codes.astype(np.int64), uoff, locs[idx])
+
+    def weights(self, column: int, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per unique stack: summed value, and whether any sample was non-zero."""
+        v = self.profile.values[:, column] if values is None else values
+        w = np.zeros(self.n, np.int64)
+        np.add.at(w, self.sample_stack, v)
+        nz = np.zeros(self.n, bool)
+        nz[self.sample_stack[v != 0]] = True
+        return w, nz
+
+    def frame_lines(self) -> FrameLines:
+        p = self.profile
+        ulens = np.diff(self.offsets)
+        stack_of_loc = np.repeat(np.arange(self.n), ulens)
+        nl = p.loc_n_lines[self.locs]
+        per = np.maximum(nl, 1)                      # a line-less location is one frame
+        total = int(per.sum())
+        f_stack = np.repeat(stack_of_loc, per)
+        f_loc = np.repeat(self.locs, per)
+        first_of_loc = np.repeat(np.cumsum(per) - per, per)
+        within = np.arange(total) - first_of_loc
+        f_line = np.where(np.repeat(nl, per) > 0, np.repeat(p.loc_line_start[self.locs], per) + within, -1)
+        inline = within < (np.repeat(per, per) - 1)
+        frames_per_stack = np.zeros(self.n, np.int64)
+        np.add.at(frames_per_stack, stack_of_loc, per)
+        sfirst = np.repeat(np.cumsum(frames_per_stack) - frames_per_stack, frames_per_stack)
+        depth = np.arange(total) - sfirst
+        return FrameLines(f_stack, depth, f_loc, f_line, inline)

@@ -1,0 +1,261 @@
+"""Decode profile.proto (gzip-compressed or raw) into a perfkit Profile."""
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EmptyProfileError, ProfileError
+from ..model.profile import Profile, ValueType
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
+
+
+def maybe_gunzip(data: bytes, source: str) -> bytes:
+    if not data.startswith(GZIP_MAGIC):
+        return data
+    try:
+        d = zlib.decompressobj(wbits=31)
+        out = d.decompress(data, MAX_DECOMPRESSED)
+        if d.unconsumed_tail:
+            raise ProfileError(source, f"gzip stream expands beyond {MAX_DECOMPRESSED >> 30} GiB")
+        if not d.eof:
+            raise ProfileError(source, "truncated gzip stream (compressed data ends early)")
+        rest = d.unused_data
+        if rest.startswith(GZIP_MAGIC):          # concatenated members
+            out += gzip.decompress(rest)
+        return out
+    except (zlib.error, EOFError, gzip.BadGzipFile) as e:
+        raise ProfileError(source, f"corrupt gzip stream ({e})") from None
+
+
+def read_profile(path: str | os.PathLike, *, allow_empty: bool = False) -> Profile:
+    """Read one profile.proto file (gzip or raw).
+
+    A profile with no samples raises EmptyProfileError unless allow_empty.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise ProfileError(p, "is a directory, not a profile (use perfkit.load_archive)") from None
+    except FileNotFoundError:
+        raise ProfileError(p, "no such file") from None
+    except OSError as e:
+        raise ProfileError(p, f"cannot read: {e.strerror or e}") from None
+    return decode_profile(data, source=str(p), allow_empty=allow_empty)
+
+
+def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = False) -> Profile:
+    from ..proto import profile_pb2
+    from google.protobuf.message import DecodeError
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ProfileError(source, f"expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise ProfileError(source, "empty file")
+    raw = maybe_gunzip(data, source)
+    if not raw:
+        raise ProfileError(source, "gzip stream holds no data")
+    msg = profile_pb2.Profile()
+    try:
+        msg.ParseFromString(raw)
+    except DecodeError as e:
+        raise ProfileError(source, f"not a profile.proto message ({e})") from None
+    except Exception as e:  # protobuf runtimes differ in what they raise
+        raise ProfileError(source, f"not a profile.proto message ({type(e).__name__}: {e})") from None
+    prof = _from_message(msg, source)
+    prof.raw_bytes = data
+    if prof.is_empty and not allow_empty:
+        raise EmptyProfileError(source, "profile has zero samples (pass allow_empty=True to load it anyway)")
+    return prof
+
+
+class _Strings:
+    def __init__(self, table, source):
+        self.t = list(table)
+        self.source = source
+        if self.t and self.t[0] != "":
+            raise ProfileError(source, "string_table[0] must be the empty string: not a profile.proto")
+
+    def __call__(self, i: int, what: str) -> str:
+        if i == 0:
+            return ""
+        if i < 0 or i >= len(self.t):
+            raise ProfileError(self.source, f"{what} refers to string {i}, but the string table has {len(self.t)} entries")
+        return self.t[i]
+
+    def many(self, idx: np.ndarray, what: str) -> np.ndarray:
+        idx = np.asarray(idx, np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= max(len(self.t), 1)):
+            bad = int(idx[(idx < 0) | (idx >= max(len(self.t), 1))][0])
+            raise ProfileError(self.source, f"{what} refers to string {bad}, but the string table has {len(self.t)} entries")
+        arr = np.array(self.t if self.t else [""], dtype=object)
+        return arr[idx]
+
+
+def _index_of(ids: np.ndarray, what: str, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ids and the table order, after checking ids are non-zero and unique."""
+    if len(ids) and (ids == 0).any():
+        raise ProfileError(source, f"a {what} has id 0 (ids must be non-zero)")
+    order = np.argsort(ids, kind="stable")
+    sids = ids[order]
+    if len(sids) > 1 and (sids[1:] == sids[:-1]).any():
+        dup = int(sids[1:][sids[1:] == sids[:-1]][0])
+        raise ProfileError(source, f"duplicate {what} id {dup}")
+    return sids, order
+
+
+def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, source: str,
+            allow_zero: bool) -> np.ndarray:
+    ref = np.asarray(ref, np.uint64)
+    out = np.full(len(ref), -1, np.int64)
+    if len(ref) == 0:
+        return out
+    # dense 1..n ids are the common case: no search needed
+    n = len(sids)
+    if n and sids[0] == 1 and sids[-1] == n:
+        ok = (ref >= 1) & (ref <= n)
+        pos = np.where(ok, ref.astype(np.int64) - 1, 0)
+    else:
+        pos = np.searchsorted(sids, ref)
+        pos_c = np.minimum(pos, max(n - 1, 0))
+        ok = (pos < n) & (sids[pos_c] == ref) if n else np.zeros(len(ref), bool)
+        pos = pos_c
+    zero = ref == 0
+    bad = ~ok & ~(zero & allow_zero)
+    if bad.any():
+        raise ProfileError(source, f"refers to unknown {what} id {int(ref[bad][0])}")
+    out[ok] = order[pos[ok]] if n else -1
+    return out
+
+
+def _from_message(m, source: str) -> Profile:
+    S = _Strings(m.string_table, source)
+    if len(m.sample_type) == 0:
+        raise ProfileError(source, "no sample types: not a pprof profile")
+    sample_types = [ValueType(S(v.type, "sample_type"), S(v.unit, "sample_type unit")) for v in m.sample_type]
+    k = len(sample_types)
+
+    # functions
+    fns = m.function
+    fn_id = np.fromiter((f.id for f in fns), np.uint64, len(fns))
+    fn_sorted, fn_order = _index_of(fn_id, "function", source)
+    fn_name = S.many([f.name for f in fns], "function name")
+    fn_sys = S.many([f.system_name for f in fns], "function system_name")
+    fn_file = S.many([f.filename for f in fns], "function filename")
+    fn_start = np.fromiter((f.start_line for f in fns), np.int64, len(fns))
+
+    # mappings
+    mps = m.mapping
+    mp_id = np.fromiter((x.id for x in mps), np.uint64, len(mps))
+    mp_sorted, mp_order = _index_of(mp_id, "mapping", source)
+    mappings = pd.DataFrame({
+        "id": mp_id,
+        "memory_start": np.fromiter((x.memory_start for x in mps), np.uint64, len(mps)),
+        "memory_limit": np.fromiter((x.memory_limit for x in mps), np.uint64, len(mps)),
+        "file_offset": np.fromiter((x.file_offset for x in mps), np.uint64, len(mps)),
+        "file": S.many([x.filename for x in mps], "mapping filename"),
+        "build_id": S.many([x.build_id for x in mps], "mapping build_id"),
+        "has_functions": [x.has_functions for x in mps],
+        "has_filenames": [x.has_filenames for x in mps],
+        "has_line_numbers": [x.has_line_numbers for x in mps],
+        "has_inline_frames": [x.has_inline_frames for x in mps],
+    })
+
+    # locations and their lines
+    locs = m.location
+    nloc = len(locs)
+    loc_id = np.fromiter((x.id for x in locs), np.uint64, nloc)
+    loc_sorted, loc_order = _index_of(loc_id, "location", source)
+    loc_mapping = _lookup(np.fromiter((x.mapping_id for x in locs), np.uint64, nloc),
+                          mp_sorted, mp_order, "mapping", source + " (location)", allow_zero=True)
+    loc_address = np.fromiter((x.address for x in locs), np.uint64, nloc)
+    loc_folded = np.fromiter((x.is_folded for x in locs), bool, nloc)
+    line_lists = [x.line for x in locs]
+    n_lines = np.fromiter(map(len, line_lists), np.int64, nloc)
+    line_start = np.zeros(nloc + 1, np.int64)
+    np.cumsum(n_lines, out=line_start[1:])
+    all_lines = list(itertools.chain.from_iterable(line_lists))
+    nl = len(all_lines)
+    line_fn_ids = np.fromiter((ln.function_id for ln in all_lines), np.uint64, nl)
+    line_function = _lookup(line_fn_ids, fn_sorted, fn_order, "function", source + " (location line)",
+                            allow_zero=True)
+    line_number = np.fromiter((ln.line for ln in all_lines), np.int64, nl)
+    line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
+
+    # samples: the bulk of the file
+    samples = m.sample
+    n = len(samples)
+    loc_lists = [s.location_id for s in samples]
+    val_lists = [s.value for s in samples]
+    depth = np.fromiter(map(len, loc_lists), np.int64, n)
+    nvals = np.fromiter(map(len, val_lists), np.int64, n)
+    if n and (nvals != k).any():
+        i = int(np.nonzero(nvals != k)[0][0])
+        raise ProfileError(source, f"sample {i} has {int(nvals[i])} values but the profile has {k} sample types")
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(depth, out=offsets[1:])
+    ids = np.fromiter(itertools.chain.from_iterable(loc_lists), np.uint64, int(offsets[-1]))
+    del loc_lists
+    values = np.fromiter(itertools.chain.from_iterable(val_lists), np.int64, n * k).reshape(n, k)
+    del val_lists
+    stack_locs = _lookup(ids, loc_sorted, loc_order, "location", source + " (sample)", allow_zero=False)
+    del ids
+    stack_locs = stack_locs.astype(np.int32 if nloc < 2**31 else np.int64)
+
+    labels = _labels(samples, S, source)
+
+    dflt = S(m.default_sample_type, "default_sample_type")
+    period_type = None
+    if m.HasField("period_type"):
+        period_type = ValueType(S(m.period_type.type, "period_type"), S(m.period_type.unit, "period_type unit"))
+    return Profile(
+        sample_types=sample_types, values=values, stack_offsets=offsets, stack_locs=stack_locs,
+        loc_id=loc_id, loc_mapping=loc_mapping, loc_address=loc_address, loc_is_folded=loc_folded,
+        loc_line_start=line_start, line_function=line_function, line_number=line_number,
+        line_column=line_column, fn_id=fn_id, fn_name=fn_name, fn_system_name=fn_sys,
+        fn_filename=fn_file, fn_start_line=fn_start, mappings=mappings, labels=labels,
+        default_sample_type=dflt, period_type=period_type, period=int(m.period),
+        time_nanos=int(m.time_nanos), duration_nanos=int(m.duration_nanos),
+        comments=[S(c, "comment") for c in m.comment],
+        drop_frames=S(m.drop_frames, "drop_frames"), keep_frames=S(m.keep_frames, "keep_frames"),
+        doc_url=S(m.doc_url, "doc_url"), source=source,
+    )
+
+
+LABEL_COLUMNS = ["sample", "key", "str", "num", "num_unit"]
+
+
+def empty_labels() -> pd.DataFrame:
+    return pd.DataFrame({"sample": np.zeros(0, np.int64), "key": np.zeros(0, object),
+                         "str": np.zeros(0, object), "num": np.zeros(0, np.int64),
+                         "num_unit": np.zeros(0, object)})
+
+
+def _labels(samples, S: _Strings, source: str) -> pd.DataFrame:
+    rows_s, rows_k, rows_v, rows_n, rows_u = [], [], [], [], []
+    for i, s in enumerate(samples):
+        lab = s.label
+        if not lab:
+            continue
+        for lb in lab:
+            rows_s.append(i)
+            rows_k.append(lb.key)
+            rows_v.append(lb.str)
+            rows_n.append(lb.num)
+            rows_u.append(lb.num_unit)
+    if not rows_s:
+        return empty_labels()
+    key = S.many(rows_k, "label key")
+    sval = S.many(rows_v, "label value")
+    unit = S.many(rows_u, "label unit")
+    return pd.DataFrame({"sample": np.array(rows_s, np.int64), "key": key, "str": sval,
+                         "num": np.array(rows_n, np.int64), "num_unit": unit})

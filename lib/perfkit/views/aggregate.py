@@ -1,0 +1,104 @@
+"""Shared aggregation behind top, peek, edges and call graphs.
+
+pprof semantics: samples whose selected value is zero are skipped; a node
+counts once per sample in cum (recursion), flat goes to the leaf frame; an
+edge counts once per sample, self-edges are skipped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from ..model.filter import apply_filters
+from ..model.profile import FrameLines, Profile
+from .nodes import NodeTable, node_table
+
+FILTER_KEYS = ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")
+
+
+@dataclass
+class Aggregation:
+    profile: Profile
+    column: int
+    total: int
+    nodes: NodeTable
+    frames: FrameLines
+    frame_node: np.ndarray
+    stack_weight: np.ndarray
+    stack_live: np.ndarray
+
+    @property
+    def unit(self) -> str:
+        return self.profile.sample_types[self.column].unit
+
+    @property
+    def sample_type(self) -> str:
+        return self.profile.sample_types[self.column].type
+
+    @cached_property
+    def _live_frames(self) -> np.ndarray:
+        return self.stack_live[self.frames.stack]
+
+    @cached_property
+    def node_flat_cum(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """flat, cum and presence per node."""
+        n = len(self.nodes.names)
+        live = self._live_frames
+        st = self.frames.stack[live]
+        nd = self.frame_node[live]
+        w = self.stack_weight
+        flat = np.zeros(n, np.int64)
+        leaf = self.frames.depth[live] == 0
+        np.add.at(flat, nd[leaf], w[st[leaf]])
+        key = np.unique(st.astype(np.int64) * n + nd)
+        cum = np.zeros(n, np.int64)
+        np.add.at(cum, key % n, w[key // n])
+        present = np.zeros(n, bool)
+        present[nd] = True
+        return flat, cum, present
+
+    def edges(self) -> pd.DataFrame:
+        """caller -> callee edges: weight (once per sample) and inline flag."""
+        fr = self.frames
+        live = self._live_frames
+        # a frame's caller is the next frame (depth + 1) of the same stack
+        same = (fr.stack[1:] == fr.stack[:-1]) & live[:-1]
+        callee = self.frame_node[:-1][same]
+        caller = self.frame_node[1:][same]
+        stack = fr.stack[:-1][same]
+        inline = fr.inline[:-1][same]
+        keep = caller != callee
+        callee, caller, stack, inline = callee[keep], caller[keep], stack[keep], inline[keep]
+        n = len(self.nodes.names)
+        df = pd.DataFrame({"stack": stack, "caller": caller, "callee": callee, "inline": inline})
+        # an edge counts once per stack; it is inline only if every occurrence is
+        per_stack = df.groupby(["stack", "caller", "callee"], sort=False)["inline"].all().reset_index()
+        per_stack["weight"] = self.stack_weight[per_stack["stack"].to_numpy()]
+        e = per_stack.groupby(["caller", "callee"], sort=False).agg(weight=("weight", "sum"),
+                                                                    inline=("inline", "all")).reset_index()
+        names = self.nodes.names
+        e.insert(0, "caller_name", names[e["caller"].to_numpy()] if len(e) else np.zeros(0, object))
+        e.insert(1, "callee_name", names[e["callee"].to_numpy()] if len(e) else np.zeros(0, object))
+        del n
+        return e
+
+
+def aggregate(profile: Profile, sample_index=None, granularity: str = "functions",
+              total: int | None = None, **filters) -> Aggregation:
+    col = profile.sample_index(sample_index)
+    if total is None:
+        total = profile.total(col)
+    p = apply_filters(profile, **{k: filters.get(k) for k in FILTER_KEYS})
+    nodes = node_table(p, granularity)
+    st = p.stacks
+    w, live = st.weights(col)
+    frames = st.frame_lines()
+    return Aggregation(p, col, int(total), nodes, frames, nodes.of_frames(frames), w, live)
+
+
+def split_filters(kwargs: dict) -> tuple[dict, dict]:
+    f = {k: kwargs.pop(k) for k in list(kwargs) if k in FILTER_KEYS}
+    return f, kwargs

@@ -1,0 +1,54 @@
+"""Run `go tool pprof` as an independent oracle and parse its -top output."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+RAW_UNIT = {"nanoseconds": "nanoseconds", "bytes": "bytes", "count": "count"}
+_VAL = re.compile(r"^(-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)([a-zA-Z]*)$")
+_INLINE = re.compile(r" \((?:partial-)?inline\)$")
+
+
+def go() -> str:
+    return shutil.which("go") or "/usr/local/go/bin/go"
+
+
+def pprof_top(path: str | Path, unit: str, *args: str) -> tuple[dict[str, tuple[int, int]], dict]:
+    """{name: (flat, cum)} and header facts from `go tool pprof -top` with no pruning."""
+    cmd = [go(), "tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0",
+           "-edgefraction=0", f"-unit={unit}", *args, str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr}")
+    rows: dict[str, tuple[int, int]] = {}
+    header: dict = {}
+    started = False
+    for line in out.stdout.splitlines():
+        if not started:
+            m = re.search(r"of (-?\d+)\S* total", line)
+            if m:
+                header["total"] = int(m.group(1))
+            if line.split()[:2] == ["flat", "flat%"]:
+                started = True
+            continue
+        parts = line.split(None, 5)
+        if len(parts) < 6:
+            continue
+        flat, cum = (_num(parts[0]), _num(parts[3]))
+        name = _INLINE.sub("", parts[5])
+        if name in rows:
+            raise AssertionError(f"duplicate node {name!r} in go tool pprof output")
+        rows[name] = (flat, cum)
+    return rows, header
+
+
+def _num(text: str) -> int:
+    m = _VAL.match(text)
+    if not m:
+        raise ValueError(f"cannot parse pprof value {text!r}")
+    v = float(m.group(1))
+    if v != int(v):
+        raise ValueError(f"non-integer pprof value {text!r}: pass a raw -unit")
+    return int(v)
