@@ -52,3 +52,42 @@ def _num(text: str) -> int:
     if v != int(v):
         raise ValueError(f"non-integer pprof value {text!r}: pass a raw -unit")
     return int(v)
+
+
+def pprof_peek_edges(path: str | Path, unit: str, *args: str) -> dict[tuple[str, str], int]:
+    """{(caller, callee): weight} from `go tool pprof -peek .` (every node's context)."""
+    cmd = [go(), "tool", "pprof", "-peek", ".", "-nodecount=1000000", "-nodefraction=0",
+           "-edgefraction=0", f"-unit={unit}", *args, str(path)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr}")
+    edges: dict[tuple[str, str], int] = {}
+    block: list[str] = []
+    for line in out.stdout.splitlines() + ["-----+"]:
+        if line.startswith("-----") and "+" in line:
+            _peek_block(block, edges)
+            block = []
+        elif "|" in line:
+            block.append(line)
+    return edges
+
+
+def _peek_block(lines: list[str], edges: dict) -> None:
+    focus_at = next((i for i, l in enumerate(lines) if not l.split("|")[0].strip().endswith("%")
+                     or len(l.split("|")[0].split()) > 2), None)
+    # the focus line carries flat, flat%, sum%, cum, cum% before '|'
+    focus_at = next((i for i, l in enumerate(lines) if len(l.split("|")[0].split()) == 5), None)
+    if focus_at is None:
+        return
+    focus = _INLINE.sub("", lines[focus_at].split("|", 1)[1].strip())
+    for i, l in enumerate(lines):
+        if i == focus_at:
+            continue
+        left, right = l.split("|", 1)
+        parts = left.split()
+        if len(parts) != 2:
+            continue
+        w = _num(parts[0])
+        other = _INLINE.sub("", right.strip())
+        key = (other, focus) if i < focus_at else (focus, other)
+        edges[key] = w

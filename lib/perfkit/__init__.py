@@ -6,3 +6,16 @@ from .sources.pprof import decode_profile, read_profile
 from .views.top import top
 
 __version__ = "0.1.0"
+from .sources.archive import DebugArchive, load_archive
+from .sources.trace_header import TraceFile, detect_trace
+from .units import format_value
+from .model.filter import apply_filters
+from .model.merge import merge
+from .views.diff import diff
+from .views.goroutines import goroutine_summary
+from .views.graph import edges, peek
+from .views.normalize import cores_used, per_second
+from .views.tree import call_tree, traces
+from .export.folded import to_folded, write_folded
+from .export.speedscope import to_speedscope, write_speedscope
+from .export.pprof import encode_profile, write_profile

@@ -114,7 +114,7 @@ def _index_of(ids: np.ndarray, what: str, source: str) -> tuple[np.ndarray, np.n
 
 
 def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, source: str,
-            allow_zero: bool) -> np.ndarray:
+            allow_zero: bool, referrer: str) -> np.ndarray:
     ref = np.asarray(ref, np.uint64)
     out = np.full(len(ref), -1, np.int64)
     if len(ref) == 0:
@@ -132,7 +132,7 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     zero = ref == 0
     bad = ~ok & ~(zero & allow_zero)
     if bad.any():
-        raise ProfileError(source, f"refers to unknown {what} id {int(ref[bad][0])}")
+        raise ProfileError(source, f"a {referrer} refers to unknown {what} id {int(ref[bad][0])}")
     out[ok] = order[pos[ok]] if n else -1
     return out
 
@@ -176,7 +176,8 @@ def _from_message(m, source: str) -> Profile:
     loc_id = np.fromiter((x.id for x in locs), np.uint64, nloc)
     loc_sorted, loc_order = _index_of(loc_id, "location", source)
     loc_mapping = _lookup(np.fromiter((x.mapping_id for x in locs), np.uint64, nloc),
-                          mp_sorted, mp_order, "mapping", source + " (location)", allow_zero=True)
+                          mp_sorted, mp_order, "mapping", source, allow_zero=True,
+                          referrer="location")
     loc_address = np.fromiter((x.address for x in locs), np.uint64, nloc)
     loc_folded = np.fromiter((x.is_folded for x in locs), bool, nloc)
     line_lists = [x.line for x in locs]
@@ -186,8 +187,8 @@ def _from_message(m, source: str) -> Profile:
     all_lines = list(itertools.chain.from_iterable(line_lists))
     nl = len(all_lines)
     line_fn_ids = np.fromiter((ln.function_id for ln in all_lines), np.uint64, nl)
-    line_function = _lookup(line_fn_ids, fn_sorted, fn_order, "function", source + " (location line)",
-                            allow_zero=True)
+    line_function = _lookup(line_fn_ids, fn_sorted, fn_order, "function", source,
+                            allow_zero=True, referrer="location line")
     line_number = np.fromiter((ln.line for ln in all_lines), np.int64, nl)
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
@@ -207,7 +208,8 @@ def _from_message(m, source: str) -> Profile:
     del loc_lists
     values = np.fromiter(itertools.chain.from_iterable(val_lists), np.int64, n * k).reshape(n, k)
     del val_lists
-    stack_locs = _lookup(ids, loc_sorted, loc_order, "location", source + " (sample)", allow_zero=False)
+    stack_locs = _lookup(ids, loc_sorted, loc_order, "location", source, allow_zero=False,
+                         referrer="sample")
     del ids
     stack_locs = stack_locs.astype(np.int32 if nloc < 2**31 else np.int64)
 

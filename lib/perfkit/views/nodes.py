@@ -14,7 +14,7 @@ from ..model.profile import FrameLines, Profile
 GRANULARITIES = ("functions", "files", "lines", "packages")
 
 # a Go package path ends at the first '.' after the last '/'
-_PKG_RE = re.compile(r"^((?:[^/]*/)*[^./]*)[.]")
+_PKG_RE = re.compile(r"^((?:[^/]*/)*[^./]*(?:\.v\d+)?)[.]")   # gopkg.in/yaml.v2 keeps its .v2
 
 
 def package_of(name: str) -> str:

@@ -1,0 +1,34 @@
+"""Safe output writing: never a half-written or silently replaced file."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from ..errors import PerfkitError
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
+    """Write atomically (temp file + rename) into an existing directory."""
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise PerfkitError(p, f"output directory {parent} does not exist")
+    if p.is_dir():
+        raise PerfkitError(p, "output path is a directory")
+    if p.exists() and not overwrite:
+        raise PerfkitError(p, "output file exists (pass overwrite=True or --force to replace it)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def write_text(path: str | os.PathLike, text: str, **kw) -> Path:
+    return write_bytes(path, text.encode("utf-8"), **kw)

@@ -1,0 +1,37 @@
+"""Recognise a Go runtime/trace file by its header (the parser comes later)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import TraceError
+
+_HEADER = re.compile(rb"^go 1\.(\d+) trace\x00{0,3}")
+
+
+@dataclass(frozen=True)
+class TraceFile:
+    """A trace kept as bytes with its detected format version."""
+    source: str
+    data: bytes
+    version: str          # "1.11" ... "1.21" (pre-1.22 family) or "1.22"+
+
+    @property
+    def generation(self) -> str:
+        """'legacy' for the pre-1.22 format family, 'v2' for 1.22+."""
+        return "legacy" if int(self.version.split(".")[1]) < 22 else "v2"
+
+    def __repr__(self) -> str:
+        return f"<TraceFile {self.source}: go {self.version} trace, {len(self.data):,} bytes>"
+
+
+def detect_trace(data: bytes, source: str = "<trace>") -> TraceFile:
+    if not data:
+        raise TraceError(source, "empty file", 0)
+    m = _HEADER.match(data[:16])
+    if not m:
+        raise TraceError(source, f"not a Go execution trace: header {data[:16]!r}", 0)
+    minor = int(m.group(1))
+    if minor < 5:
+        raise TraceError(source, f"trace format go 1.{minor} predates the supported 1.5+ family", 0)
+    return TraceFile(source, data, f"1.{minor}")

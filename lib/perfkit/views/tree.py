@@ -1,0 +1,113 @@
+"""Call trees (the structure flame graphs draw) and distinct stack traces."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..model.profile import Profile
+from .aggregate import aggregate
+
+
+def call_tree(profile: Profile, sample_index=None, granularity: str = "functions", *,
+              inverted: bool = False, **filters) -> pd.DataFrame:
+    """The call tree: one row per distinct call path.
+
+    Columns: id, parent (-1 for roots), depth, name, self, total. Top-down
+    (root callers first) by default; ``inverted=True`` builds it leaf first.
+    Rows are ordered depth-first with children by name, so a flame graph can
+    lay them out left to right.
+    """
+    agg = aggregate(profile, sample_index, granularity, **filters)
+    fr = agg.frames
+    live = agg.stack_live[fr.stack]
+    stack, depth, node = fr.stack[live], fr.depth[live], agg.frame_node[live]
+    w = agg.stack_weight
+    nst = len(w)
+    n_frames = np.zeros(nst, np.int64)
+    np.add.at(n_frames, stack, 1)
+    level = depth if inverted else n_frames[stack] - 1 - depth
+    order = np.lexsort((level, stack))
+    stack, level, node = stack[order], level[order], node[order]
+    path = np.full(nst, -1, np.int64)          # current path id per stack
+    ids, parents, depths, names_idx, totals = [], [], [], [], []
+    next_id = 0
+    max_level = int(level.max()) + 1 if len(level) else 0
+    # frames sorted by (stack, level): the frames at level L are those with level == L
+    for L in range(max_level):
+        sel = level == L
+        s, nd = stack[sel], node[sel]
+        key = pd.MultiIndex.from_arrays([path[s], nd])
+        codes, uniq = pd.factorize(key, sort=False)
+        new_ids = next_id + np.arange(len(uniq))
+        tot = np.zeros(len(uniq), np.int64)
+        np.add.at(tot, codes, w[s])
+        ids.append(new_ids)
+        parents.append(np.asarray(uniq.get_level_values(0), np.int64))
+        names_idx.append(np.asarray(uniq.get_level_values(1), np.int64))
+        depths.append(np.full(len(uniq), L))
+        totals.append(tot)
+        path[s] = new_ids[codes]
+        next_id += len(uniq)
+    if not ids:
+        df = pd.DataFrame({"id": [], "parent": [], "depth": [], "name": [], "self": [], "total": []})
+    else:
+        df = pd.DataFrame({"id": np.concatenate(ids), "parent": np.concatenate(parents),
+                           "depth": np.concatenate(depths),
+                           "name": agg.nodes.names[np.concatenate(names_idx)].astype(object),
+                           "total": np.concatenate(totals)})
+        self_ = np.zeros(next_id, np.int64)
+        has = agg.stack_live & (n_frames > 0)
+        np.add.at(self_, path[has], w[has])
+        df["self"] = self_
+        df = df[["id", "parent", "depth", "name", "self", "total"]]
+        df = _depth_first(df)
+    df.attrs.update(unit=agg.unit, total=agg.total, sample_type=agg.sample_type,
+                    source=profile.source, inverted=inverted)
+    return df
+
+
+def _depth_first(df: pd.DataFrame) -> pd.DataFrame:
+    """Order rows depth-first, siblings by name, and renumber ids to row positions."""
+    children: dict[int, list[int]] = {}
+    names = df["name"].to_numpy()
+    for i, p in zip(df["id"].to_numpy(), df["parent"].to_numpy()):
+        children.setdefault(int(p), []).append(int(i))
+    order = []
+    stack = sorted(children.get(-1, []), key=lambda i: names[i], reverse=True)
+    while stack:
+        i = stack.pop()
+        order.append(i)
+        stack.extend(sorted(children.get(i, []), key=lambda j: names[j], reverse=True))
+    out = df.iloc[order].reset_index(drop=True)
+    remap = np.full(len(df) + 1, -1, np.int64)
+    remap[out["id"].to_numpy()] = np.arange(len(out))
+    out["parent"] = np.where(out["parent"].to_numpy() >= 0, remap[out["parent"].to_numpy()], -1)
+    out["id"] = np.arange(len(out))
+    return out
+
+
+def traces(profile: Profile, sample_index=None, granularity: str = "functions", **filters) -> pd.DataFrame:
+    """Each distinct stack with its value, largest first (like pprof -traces).
+
+    ``frames`` is leaf first; ``folded`` is root first, ';'-separated.
+    """
+    agg = aggregate(profile, sample_index, granularity, **filters)
+    fr = agg.frames
+    names = agg.nodes.names[agg.frame_node] if len(agg.frame_node) else np.zeros(0, object)
+    nst = len(agg.stack_weight)
+    per = [[] for _ in range(nst)]
+    for s, nm in zip(fr.stack.tolist(), names.tolist()):
+        per[s].append(nm)
+    # distinct stacks at this granularity may coincide: merge them
+    acc: dict[tuple, int] = {}
+    for s in np.nonzero(agg.stack_live)[0]:
+        key = tuple(per[s])
+        acc[key] = acc.get(key, 0) + int(agg.stack_weight[s])
+    rows = sorted(acc.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    df = pd.DataFrame({"value": [v for _, v in rows],
+                       "depth": [len(k) for k, _ in rows],
+                       "frames": [k for k, _ in rows],
+                       "folded": [";".join(reversed(k)) for k, _ in rows]})
+    df["pct"] = df["value"] * 100.0 / agg.total if agg.total else 0.0
+    df.attrs.update(unit=agg.unit, total=agg.total, source=profile.source)
+    return df
