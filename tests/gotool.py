@@ -15,8 +15,14 @@ def go() -> str:
     return shutil.which("go") or "/usr/local/go/bin/go"
 
 
-def pprof_top(path: str | Path, unit: str, *args: str) -> tuple[dict[str, tuple[int, int]], dict]:
-    """{name: (flat, cum)} and header facts from `go tool pprof -top` with no pruning."""
+def pprof_top(path: str | Path, unit: str, *args: str, duplicates: bool = False
+              ) -> tuple[dict[str, tuple[int, int]], dict]:
+    """{name: (flat, cum)} and header facts from `go tool pprof -top` with no pruning.
+
+    With duplicates=True, rows sharing a name are folded into (sum of flat,
+    max of cum): pprof -files splits a file per function start line on
+    profiles from Go >= 1.20.
+    """
     cmd = [go(), "tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0",
            "-edgefraction=0", f"-unit={unit}", *args, str(path)]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -38,6 +44,9 @@ def pprof_top(path: str | Path, unit: str, *args: str) -> tuple[dict[str, tuple[
             continue
         flat, cum = (_num(parts[0]), _num(parts[3]))
         name = _INLINE.sub("", parts[5])
+        if name in rows and duplicates:
+            rows[name] = (rows[name][0] + flat, max(rows[name][1], cum))
+            continue
         if name in rows:
             raise AssertionError(f"duplicate node {name!r} in go tool pprof output")
         rows[name] = (flat, cum)

@@ -19,3 +19,5 @@ from .views.tree import call_tree, traces
 from .export.folded import to_folded, write_folded
 from .export.speedscope import to_speedscope, write_speedscope
 from .export.pprof import encode_profile, write_profile
+from .views.subsystems import DEFAULT_SUBSYSTEMS, Subsystems, subsystem_breakdown
+from .views.flame import diff_flame_layout, flame_layout

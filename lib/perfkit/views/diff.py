@@ -89,6 +89,22 @@ def diff(base: Profile, target: Profile, sample_index=None, granularity: str = "
     return df
 
 
+def poisson_ci95(base: np.ndarray, nb: np.ndarray, target: np.ndarray, nt: np.ndarray,
+                 bscale: float = 1.0, tscale: float = 1.0) -> np.ndarray:
+    """Half-width of the ~95 % interval of target - base, from sample counts.
+
+    base/target are (scaled) values, nb/nt their raw sample counts; a side
+    with no samples borrows the other side's value per sample and counts as
+    one pseudo-sample (absence is not proof of a zero rate).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vb = np.where(nb > 0, base / nb, np.nan)
+        vt = np.where(nt > 0, target / nt, np.nan)
+    vb = np.where(np.isnan(vb), vt * (bscale / tscale), vb)
+    vt = np.where(np.isnan(vt), vb * (tscale / bscale), vt)
+    return Z95 * np.sqrt(np.maximum(nb, 1) * vb ** 2 + np.maximum(nt, 1) * vt ** 2)
+
+
 def _add_noise(df, base, target, granularity, filters, bscale, tscale):
     """Adds *_delta_ci95 (half-width) and *_noise columns."""
     bi, ti = _count_index(base), _count_index(target)
@@ -103,14 +119,7 @@ def _add_noise(df, base, target, granularity, filters, bscale, tscale):
     counts = counts.reindex(df.index).fillna(0)
     for c in ("flat", "cum"):
         nb, nt = counts[f"{c}_b"].to_numpy(float), counts[f"{c}_t"].to_numpy(float)
-        # value per sample of this node (the period for Go CPU profiles), already scaled
-        with np.errstate(divide="ignore", invalid="ignore"):
-            vb = np.where(nb > 0, df[f"base_{c}"].to_numpy(float) / nb, np.nan)
-            vt = np.where(nt > 0, df[f"target_{c}"].to_numpy(float) / nt, np.nan)
-        # a node seen on one side only borrows the other side's value per sample
-        vb = np.where(np.isnan(vb), vt * (bscale / tscale), vb)
-        vt = np.where(np.isnan(vt), vb * (tscale / bscale), vt)
-        # at least one expected sample on each side: an absent node is not proof of zero rate
-        half = Z95 * np.sqrt(np.maximum(nb, 1) * vb ** 2 + np.maximum(nt, 1) * vt ** 2)
+        half = poisson_ci95(df[f"base_{c}"].to_numpy(float), nb, df[f"target_{c}"].to_numpy(float), nt,
+                            bscale, tscale)
         df[f"{c}_delta_ci95"] = half
         df[f"{c}_noise"] = np.abs(df[f"{c}_delta"].to_numpy(float)) <= half

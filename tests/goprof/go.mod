@@ -1,0 +1,3 @@
+module perfkit.test/goprof
+
+go 1.21
