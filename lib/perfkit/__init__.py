@@ -16,6 +16,7 @@ from .views.goroutines import goroutine_summary
 from .views.graph import edges, peek
 from .views.normalize import cores_used, per_second
 from .views.tree import call_tree, traces
+from .views.tree import call_tree as tree
 from .export.folded import to_folded, write_folded
 from .export.speedscope import to_speedscope, write_speedscope
 from .export.pprof import encode_profile, write_profile
