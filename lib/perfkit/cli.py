@@ -187,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_filters(sp)
     sp.set_defaults(func=cmd_export)
+
+    from .render.cli_commands import register as register_render
+    register_render(sub)
     return ap
 
 

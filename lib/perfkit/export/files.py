@@ -8,6 +8,12 @@ from pathlib import Path
 from ..errors import PerfkitError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True) -> Path:
     """Write atomically (temp file + rename) into an existing directory."""
     p = Path(path)
@@ -22,6 +28,7 @@ def write_bytes(path: str | os.PathLike, data: bytes, *, overwrite: bool = True)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())      # mkstemp creates 0600: use the usual mode
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

@@ -1,0 +1,129 @@
+"""CLI subcommands that draw: `flame`, `diff-flame`, `callgraph`.
+
+`perfkit.cli` hooks them in with ``register(sub)``. Each command returns an exit
+code and raises PerfkitError for anything the user can fix; an existing output
+file is never replaced without --force.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..errors import PerfkitError
+
+FILTERS = ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")
+FLAME_EXTS = (".html", ".svg", ".png")
+CALLGRAPH_EXTS = (".svg", ".png", ".pdf", ".dot")
+
+
+def _add_filters(sp) -> None:
+    g = sp.add_argument_group("filters (pprof semantics)")
+    for name in FILTERS:
+        g.add_argument(f"--{name}", metavar="REGEX", help=f"pprof's -{name}")
+
+
+def _filters(a) -> dict:
+    return {k: getattr(a, k) for k in FILTERS if getattr(a, k, None)}
+
+
+def _read(path: str):
+    from ..sources.pprof import read_profile
+    if os.path.isdir(path):
+        raise PerfkitError(path, "is a directory: pass one profile file, e.g. "
+                           f"{os.path.join(path, 'profile')}")
+    return read_profile(path)
+
+
+def _output(a, allowed: tuple[str, ...], inputs=()) -> tuple[Path, str]:
+    out = Path(a.output)
+    ext = out.suffix.lower()
+    if ext not in allowed:
+        raise PerfkitError(out, f"unknown output extension {ext or '(none)'!r}: use one of "
+                           + ", ".join(allowed))
+    if out.exists():
+        if any(out.resolve() == Path(i).resolve() for i in inputs):
+            raise PerfkitError(out, "output would overwrite an input profile")
+        if not a.force:
+            raise PerfkitError(out, "output file exists (pass --force to replace it)")
+    return out, ext
+
+
+def _done(out: Path, what: str) -> int:
+    size = out.stat().st_size if out.exists() else 0
+    print(f"wrote {out} ({what}, {size:,} bytes)", file=sys.stderr)
+    return 0
+
+
+def cmd_flame(a) -> int:
+    out, ext = _output(a, FLAME_EXTS, (a.path,))
+    p = _read(a.path)
+    f = _filters(a)
+    if ext == ".html":
+        from .flame_html import interactive_flame
+        interactive_flame(p, a.sample_index, min_fraction=a.min_fraction, inverted=False, **f).save(out)
+    else:
+        from .flame_static import flame_graph, save_figure
+        fig = flame_graph(p, a.sample_index, min_fraction=a.min_fraction, icicle=a.icicle, **f)
+        save_figure(fig, out)
+    return _done(out, "flame graph")
+
+
+def cmd_diff_flame(a) -> int:
+    out, ext = _output(a, FLAME_EXTS, (a.base, a.target))
+    base, target = _read(a.base), _read(a.target)
+    kw = dict(normalize=a.normalize, reverse=a.reverse, min_fraction=a.min_fraction)
+    if ext == ".html":
+        from .flame_html import interactive_diff_flame
+        interactive_diff_flame(base, target, a.sample_index, **kw).save(out)
+    else:
+        from .flame_static import diff_flame_graph, save_figure
+        save_figure(diff_flame_graph(base, target, a.sample_index, **kw), out)
+    return _done(out, "differential flame graph")
+
+
+def cmd_callgraph(a) -> int:
+    out, _ = _output(a, CALLGRAPH_EXTS, (a.path,))
+    from .callgraph import call_graph
+    p = _read(a.path)
+    g = call_graph(p, a.sample_index, nodefraction=a.nodefraction, edgefraction=a.edgefraction,
+                   nodecount=a.nodecount, granularity=a.granularity, **_filters(a))
+    g.save(out, overwrite=True)
+    return _done(out, f"call graph, {len(g.nodes)} nodes, {len(g.edges)} edges")
+
+
+def register(sub) -> None:
+    """Add `flame`, `diff-flame` and `callgraph` to an argparse subparsers object."""
+    sp = sub.add_parser("flame", help="flame graph: interactive .html or static .svg/.png")
+    sp.add_argument("path")
+    sp.add_argument("-o", "--output", required=True, help="out.html, out.svg or out.png")
+    sp.add_argument("--sample-index", metavar="NAME", help="sample type (default: the profile's default)")
+    sp.add_argument("--min-fraction", type=float, default=0.001, metavar="F",
+                    help="hide frames below this fraction of the total (default 0.001)")
+    sp.add_argument("--icicle", action="store_true", help="roots on top (static output)")
+    sp.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_filters(sp)
+    sp.set_defaults(func=cmd_flame)
+
+    sp = sub.add_parser("diff-flame", help="differential flame graph of TARGET against BASE")
+    sp.add_argument("base")
+    sp.add_argument("target")
+    sp.add_argument("-o", "--output", required=True, help="out.html, out.svg or out.png")
+    sp.add_argument("--sample-index", metavar="NAME")
+    sp.add_argument("--normalize", choices=("total", "per_second"), default="total")
+    sp.add_argument("--reverse", action="store_true", help="draw the base's shape instead of the target's")
+    sp.add_argument("--min-fraction", type=float, default=0.001, metavar="F")
+    sp.add_argument("--force", action="store_true", help="replace an existing output file")
+    sp.set_defaults(func=cmd_diff_flame)
+
+    sp = sub.add_parser("callgraph", help="pprof-style call graph rendered with Graphviz")
+    sp.add_argument("path")
+    sp.add_argument("-o", "--output", required=True, help="out.svg (or .png, .pdf, .dot)")
+    sp.add_argument("--sample-index", metavar="NAME")
+    sp.add_argument("--granularity", choices=("functions", "files", "lines", "packages"), default="functions")
+    sp.add_argument("--nodefraction", type=float, default=0.005, help="drop nodes below this share of cum")
+    sp.add_argument("--edgefraction", type=float, default=0.001, help="drop edges below this share")
+    sp.add_argument("--nodecount", type=int, default=80, help="keep at most this many nodes (0 = all)")
+    sp.add_argument("--force", action="store_true", help="replace an existing output file")
+    _add_filters(sp)
+    sp.set_defaults(func=cmd_callgraph)
