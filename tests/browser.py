@@ -1,0 +1,84 @@
+"""Drive a real headless Chromium (Debian ``chromium``) with Playwright's Python package.
+
+Never downloads a browser (no ``playwright install``): it launches the system
+Chromium via ``executable_path``. ``chromium_or_skip()`` skips the calling test
+with a clear reason when Chromium or Playwright is absent.
+
+    with open_page(path) as page:          # page loaded from a file:// URL
+        page.click(...)
+    page.console_errors, page.requests     # recorded while the page was open
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-default-apps", "--disable-extensions"]
+
+
+def chromium_path() -> str | None:
+    env = os.environ.get("PERFKIT_CHROMIUM")
+    if env and Path(env).exists():
+        return env
+    for c in CANDIDATES:
+        if Path(c).exists():
+            return c
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium_or_skip() -> str:
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian package `chromium`; set PERFKIT_CHROMIUM to another binary)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("Chromium is installed but the Python package `playwright` is missing "
+                    "(pip install playwright; do not run `playwright install`)")
+    return path
+
+
+class Recorded:
+    """A Playwright page plus what it did: console errors, page errors, requests."""
+
+    def __init__(self, page, url: str):
+        self.page = page
+        self.url = url
+        self.console_errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.console_errors.append(f"console.{m.type}: {m.text}")
+                if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but the page itself or data: URLs."""
+        return [u for u in self.requests if u != self.url and not u.startswith("data:")]
+
+
+@contextlib.contextmanager
+def open_page(path: str | os.PathLike, *, width: int = 1200, height: int = 900):
+    """Open a local HTML file in headless Chromium; yields a ``Recorded`` page."""
+    exe = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+    url = Path(path).resolve().as_uri()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": width, "height": height}, offline=True)
+            page = ctx.new_page()
+            rec = Recorded(page, url)
+            page.goto(url, wait_until="load")
+            yield rec
+        finally:
+            browser.close()
