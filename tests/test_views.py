@@ -233,3 +233,25 @@ def test_archive_tar_gz_and_unknown_files(fleet_dir, tmp_path):
     direct = perfkit.load_archive(src)
     assert perfkit.top(arch.cpu).equals(perfkit.top(direct.cpu))
     assert sorted(arch.profiles) == sorted(direct.profiles)
+
+
+def test_flame_layout_geometry(cpu):
+    p = cpu["pprof-bad-cpu"]
+    lay = perfkit.flame_layout(p, min_fraction=0.001)
+    grand = p.total("cpu")
+    assert lay.attrs["grand_total"] == grand
+    assert lay.loc[lay.parent == -1, "total"].sum() == grand
+    par = lay["parent"].to_numpy()
+    assert (par < lay["id"].to_numpy()).all()
+    # children inside their parent, siblings side by side without overlap
+    for parent, grp in lay[lay.parent >= 0].groupby("parent"):
+        g = grp.sort_values("x")
+        px, pw = lay.loc[parent, "x"], lay.loc[parent, "total"]
+        assert g["x"].iloc[0] >= px and (g["x"] + g["total"]).iloc[-1] <= px + pw
+        assert (g["x"].to_numpy()[1:] >= (g["x"] + g["total"]).to_numpy()[:-1]).all()
+    # small frames are merged, never lost; a lone small frame keeps its name
+    assert (lay.loc[lay.merged == 0, "total"].abs() >= 0.001 * grand).all()
+    assert lay.loc[lay.merged > 1, "name"].str.match(r"\[\d+ small frames\]").all()
+    assert not lay.loc[lay.merged == 1, "name"].str.startswith("[").any()
+    full = perfkit.flame_layout(p, min_fraction=0)
+    assert len(full) == len(perfkit.call_tree(p)) > len(lay)

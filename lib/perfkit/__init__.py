@@ -22,3 +22,7 @@ from .export.speedscope import to_speedscope, write_speedscope
 from .export.pprof import encode_profile, write_profile
 from .views.subsystems import DEFAULT_SUBSYSTEMS, Subsystems, subsystem_breakdown
 from .views.flame import diff_flame_layout, flame_layout
+from .render.callgraph import CallGraph, call_graph
+from .render.flame_static import diff_flame_graph, flame_graph, save_figure
+from .render.flame_html import InteractiveFlame, flame_page, interactive_diff_flame, interactive_flame
+from .render.charts import delta_bars, goroutines_side_by_side, heap_side_by_side, subsystem_bars

@@ -200,7 +200,7 @@ def _diff_colors(lay: pd.DataFrame, only_label: str):
     delta = lay["delta"].to_numpy(float)
     noise = lay["noise"].to_numpy(bool)
     only = (lay["only_in"].to_numpy(object) != "")
-    merged = lay["merged"].to_numpy() > 0
+    merged = lay["merged"].to_numpy() > 1
     signal = ~noise & ~only & ~merged & np.isfinite(delta)
     ref = float(np.abs(delta[signal]).max()) if signal.any() else 0.0
     colors = [NEUTRAL_COLOR, ONLY_IN_COLOR]

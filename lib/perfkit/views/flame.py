@@ -27,72 +27,75 @@ def _paths(tree: pd.DataFrame) -> np.ndarray:
 
 
 def _merge_small(tree: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Replace each parent's children below threshold by one merged frame."""
+    """Replace each parent's children below threshold by one merged frame.
+
+    Works level by level on a tree whose parents precede their children. A
+    lone small child keeps its name; several become "[N small frames]".
+    """
+    tree = tree.copy()
+    tree["merged"] = 0
     if threshold <= 0 or tree.empty:
         return tree
     total = tree["total"].to_numpy()
     parents = tree["parent"].to_numpy()
+    depth = tree["depth"].to_numpy()
     small = np.abs(total) < threshold
-    # drop everything beneath a small frame
-    dropped = np.zeros(len(tree), bool)
-    for i in range(len(tree)):
-        p = parents[i]
-        if p >= 0 and (dropped[p] or small[p]):
-            dropped[i] = True
-    keep_rows = ~dropped & ~small
-    merged_rows = []
-    sm = tree[small & ~dropped]
-    for parent, grp in sm.groupby("parent", sort=False):
-        merged_rows.append({"parent": parent, "depth": int(grp["depth"].iloc[0]),
-                            "name": MERGED.format(n=len(grp)), "self": int(grp["total"].sum()),
-                            "total": int(grp["total"].sum()), "merged": len(grp)})
-    out = tree[keep_rows].copy()
-    out["merged"] = 0
-    if merged_rows:
-        out = pd.concat([out, pd.DataFrame(merged_rows)], ignore_index=False)
-    # renumber depth-first (merged frames last among their siblings)
-    out["_old"] = out.index.where(out["merged"] == 0, -1)
-    out = out.reset_index(drop=True)
-    order = []
-    children: dict[int, list[int]] = {}
-    olds = out["_old"].to_numpy()
-    par = out["parent"].to_numpy()
-    for i in range(len(out)):
-        children.setdefault(int(par[i]), []).append(i)
-    pos_of_old = {int(o): i for i, o in enumerate(olds) if o >= 0}
-    stack = list(reversed(children.get(-1, [])))
-    while stack:
-        i = stack.pop()
-        order.append(i)
-        o = olds[i]
-        if o >= 0:
-            stack.extend(reversed(children.get(int(o), [])))
+    gone = np.zeros(len(tree), bool)              # beneath a small frame
+    for d in range(1, int(depth.max()) + 1):
+        rows = np.nonzero(depth == d)[0]
+        p = parents[rows]
+        gone[rows] = gone[p] | small[p]
+    cand = small & ~gone
+    keep = ~small & ~gone
+    sm = pd.DataFrame({"parent": parents[cand], "depth": depth[cand], "total": total[cand],
+                       "name": tree["name"].to_numpy()[cand]})
+    g = sm.groupby(["parent", "depth"], sort=False).agg(total=("total", "sum"), n=("total", "size"),
+                                                        name=("name", "first")).reset_index()
+    merged = pd.DataFrame({
+        "parent": g["parent"].to_numpy(), "depth": g["depth"].to_numpy(),
+        "name": np.where(g["n"].to_numpy() == 1, g["name"].to_numpy(),
+                         np.array([MERGED.format(n=n) for n in g["n"]], dtype=object)),
+        "self": g["total"].to_numpy(), "total": g["total"].to_numpy(), "merged": g["n"].to_numpy()})
+    kept = tree[keep]
+    # renumber: kept rows keep their relative order, merged rows follow their level
+    new_id = np.full(len(tree), -1, np.int64)
+    new_id[np.nonzero(keep)[0]] = np.arange(int(keep.sum()))
+    kept = kept.assign(parent=np.where(kept["parent"].to_numpy() >= 0, new_id[np.maximum(kept["parent"].to_numpy(), 0)], -1))
+    merged["parent"] = np.where(merged["parent"].to_numpy() >= 0, new_id[np.maximum(merged["parent"].to_numpy(), 0)], -1)
+    out = pd.concat([kept.drop(columns=["id"]), merged], ignore_index=True)
+    # stable by depth: parents (shallower) stay before children
+    order = np.argsort(out["depth"].to_numpy(), kind="stable")
+    remap = np.empty(len(out), np.int64)
+    remap[order] = np.arange(len(out))
     out = out.iloc[order].reset_index(drop=True)
-    new_pos = np.full(len(tree) + 1, -1, np.int64)
-    for new, o in enumerate(out["_old"].to_numpy()):
-        if o >= 0:
-            new_pos[o] = new
-    out["parent"] = [int(new_pos[p]) if p >= 0 else -1 for p in out["parent"].to_numpy()]
-    out["id"] = np.arange(len(out))
-    del pos_of_old
-    return out.drop(columns="_old")
+    par = out["parent"].to_numpy()
+    # parent ids so far refer to positions in `kept`, which are positions in out before sorting
+    out["parent"] = np.where(par >= 0, remap[np.maximum(par, 0)], -1)
+    out.insert(0, "id", np.arange(len(out)))
+    return out
 
 
 def _x_offsets(tree: pd.DataFrame, width_col: str) -> np.ndarray:
-    x = np.zeros(len(tree))
-    next_x: dict[int, float] = {}
-    par = tree["parent"].to_numpy()
+    """Left edge of every frame: siblings side by side by name, merged frames last."""
     w = np.abs(tree[width_col].to_numpy(float))
-    root_x = 0.0
-    for i in range(len(tree)):
-        p = par[i]
-        if p < 0:
-            x[i] = root_x
-            root_x += w[i]
-        else:
-            start = next_x.get(p, x[p])
-            x[i] = start
-            next_x[p] = start + w[i]
+    par = tree["parent"].to_numpy()
+    depth = tree["depth"].to_numpy()
+    merged = tree["merged"].to_numpy() if "merged" in tree else np.zeros(len(tree))
+    names = tree["name"].to_numpy()
+    x = np.zeros(len(tree))
+    for d in range(int(depth.max()) + 1 if len(tree) else 0):
+        rows = np.nonzero(depth == d)[0]
+        order = rows[np.lexsort((names[rows].astype(str), merged[rows] > 0, par[rows]))]
+        ws = w[order]
+        ps = par[order]
+        csum = np.cumsum(ws)
+        # start of each sibling group
+        first = np.ones(len(order), bool)
+        first[1:] = ps[1:] != ps[:-1]
+        grp_start = np.maximum.accumulate(np.where(first, np.arange(len(order)), 0))
+        before = csum - ws - (csum[grp_start] - ws[grp_start])
+        base = np.where(ps >= 0, x[np.maximum(ps, 0)], 0.0)
+        x[order] = base + before
     return x
 
 
@@ -103,14 +106,12 @@ def flame_layout(profile: Profile, sample_index=None, *, min_fraction: float = 0
     x and total are in the profile's unit; frames whose total is below
     ``min_fraction`` of the graph's total are merged per parent.
     """
-    tree = call_tree(profile, sample_index, inverted=inverted, **filters)
+    tree = call_tree(profile, sample_index, inverted=inverted, order="bfs", **filters)
     grand = int(tree.loc[tree.parent == -1, "total"].abs().sum()) if len(tree) else 0
     out = _merge_small(tree, min_fraction * grand)
-    if "merged" not in out:
-        out["merged"] = 0
     out["x"] = _x_offsets(out, "total")
     subs = as_subsystems(subsystems)
-    out["subsystem"] = [("other" if m else subs.classify(n)) for n, m in zip(out["name"], out["merged"])]
+    out["subsystem"] = [("other" if m > 1 else subs.classify(n)) for n, m in zip(out["name"], out["merged"])]
     out.attrs.update(tree.attrs)
     out.attrs.update(grand_total=grand, min_fraction=min_fraction)
     return out
@@ -128,8 +129,8 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
     from ..errors import OptionError
     if normalize not in ("total", "per_second", None):
         raise OptionError(target.source, f"normalize must be 'total', 'per_second' or None, not {normalize!r}")
-    tb = call_tree(base, sample_index, **filters)
-    tt = call_tree(target, sample_index, **filters)
+    tb = call_tree(base, sample_index, order="bfs", **filters)
+    tt = call_tree(target, sample_index, order="bfs", **filters)
     bs = ts = 1.0
     if normalize == "per_second":
         for p in (base, target):
@@ -143,19 +144,17 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
     shape, other, s_shape, s_other = (tb, tt, bs, ts) if reverse else (tt, tb, ts, bs)
     grand = float(shape.loc[shape.parent == -1, "total"].abs().sum())
     lay = _merge_small(shape, min_fraction * grand)
-    if "merged" not in lay:
-        lay["merged"] = 0
     lay["x"] = _x_offsets(lay, "total") * s_shape
     other_total = dict(zip(_paths(other), other["total"].to_numpy()))
     keys = _paths(lay)
     mine = lay["total"].to_numpy(float) * s_shape
-    theirs = np.array([other_total.get(k, np.nan) if not m else np.nan
+    theirs = np.array([other_total.get(k, np.nan) if m <= 1 else np.nan
                        for k, m in zip(keys, lay["merged"].to_numpy())], float) * s_other
     if reverse:
         lay["base"], lay["target"] = mine, np.nan_to_num(theirs)
     else:
         lay["base"], lay["target"] = np.nan_to_num(theirs), mine
-    lay["only_in"] = np.where(np.isnan(theirs) & (lay["merged"].to_numpy() == 0),
+    lay["only_in"] = np.where(np.isnan(theirs) & (lay["merged"].to_numpy() <= 1),
                               "base" if reverse else "target", "")
     lay["delta"] = lay["target"] - lay["base"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -174,13 +173,13 @@ def _noise(base, target, sample_index, filters, lay, keys, bs, ts, reverse) -> n
     out = np.zeros(len(lay), bool)
     if bi is None or ti is None:
         return out
-    cb = call_tree(base, bi, **filters)
-    ct = call_tree(target, ti, **filters)
+    cb = call_tree(base, bi, order="bfs", **filters)
+    ct = call_tree(target, ti, order="bfs", **filters)
     nb_map = dict(zip(_paths(cb), cb["total"].to_numpy()))
     nt_map = dict(zip(_paths(ct), ct["total"].to_numpy()))
     nb = np.array([nb_map.get(k, 0) for k in keys], float)
     nt = np.array([nt_map.get(k, 0) for k in keys], float)
     half = poisson_ci95(lay["base"].to_numpy(float), nb, lay["target"].to_numpy(float), nt, bs, ts)
     out = np.abs(lay["delta"].to_numpy(float)) <= half
-    out[lay["merged"].to_numpy() > 0] = True
+    out[lay["merged"].to_numpy() > 1] = True
     return out

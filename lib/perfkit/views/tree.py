@@ -9,13 +9,14 @@ from .aggregate import aggregate
 
 
 def call_tree(profile: Profile, sample_index=None, granularity: str = "functions", *,
-              inverted: bool = False, **filters) -> pd.DataFrame:
+              inverted: bool = False, order: str = "dfs", **filters) -> pd.DataFrame:
     """The call tree: one row per distinct call path.
 
     Columns: id, parent (-1 for roots), depth, name, self, total. Top-down
     (root callers first) by default; ``inverted=True`` builds it leaf first.
-    Rows are ordered depth-first with children by name, so a flame graph can
-    lay them out left to right.
+    Rows are ordered depth-first with children by name (``order="dfs"``), or
+    level by level (``order="bfs"``, cheaper for big trees); either way a
+    parent's row comes before its children's and ``id`` is the row position.
     """
     agg = aggregate(profile, sample_index, granularity, **filters)
     fr = agg.frames
@@ -26,24 +27,23 @@ def call_tree(profile: Profile, sample_index=None, granularity: str = "functions
     n_frames = np.zeros(nst, np.int64)
     np.add.at(n_frames, stack, 1)
     level = depth if inverted else n_frames[stack] - 1 - depth
-    order = np.lexsort((level, stack))
-    stack, level, node = stack[order], level[order], node[order]
+    srt = np.lexsort((stack, level))          # level-major: each level is one slice
+    stack, level, node = stack[srt], level[srt], node[srt]
     path = np.full(nst, -1, np.int64)          # current path id per stack
     ids, parents, depths, names_idx, totals = [], [], [], [], []
     next_id = 0
     max_level = int(level.max()) + 1 if len(level) else 0
-    # frames sorted by (stack, level): the frames at level L are those with level == L
+    bounds = np.searchsorted(level, np.arange(max_level + 1))
     for L in range(max_level):
-        sel = level == L
-        s, nd = stack[sel], node[sel]
-        key = pd.MultiIndex.from_arrays([path[s], nd])
-        codes, uniq = pd.factorize(key, sort=False)
+        s, nd = stack[bounds[L]:bounds[L + 1]], node[bounds[L]:bounds[L + 1]]
+        nn = len(agg.nodes.names)
+        codes, uniq = pd.factorize((path[s] + 1) * nn + nd, sort=False)
         new_ids = next_id + np.arange(len(uniq))
         tot = np.zeros(len(uniq), np.int64)
         np.add.at(tot, codes, w[s])
         ids.append(new_ids)
-        parents.append(np.asarray(uniq.get_level_values(0), np.int64))
-        names_idx.append(np.asarray(uniq.get_level_values(1), np.int64))
+        parents.append(uniq // nn - 1)
+        names_idx.append(uniq % nn)
         depths.append(np.full(len(uniq), L))
         totals.append(tot)
         path[s] = new_ids[codes]
@@ -60,7 +60,7 @@ def call_tree(profile: Profile, sample_index=None, granularity: str = "functions
         np.add.at(self_, path[has], w[has])
         df["self"] = self_
         df = df[["id", "parent", "depth", "name", "self", "total"]]
-        df = _depth_first(df)
+        df = _depth_first(df) if order == "dfs" else df
     df.attrs.update(unit=agg.unit, total=agg.total, sample_type=agg.sample_type,
                     source=profile.source, inverted=inverted)
     return df

@@ -1,0 +1,1 @@
+"""Renderers: static (matplotlib) and interactive views of perfkit layouts."""

@@ -1,0 +1,408 @@
+"""Static (matplotlib) flame graphs and comparison charts on the Fleet archives."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import perfkit  # noqa: E402
+from perfkit.errors import OptionError, PerfkitError  # noqa: E402
+from perfkit.render.charts import (delta_bars, goroutines_side_by_side, heap_side_by_side,  # noqa: E402
+                                   subsystem_bars)
+from perfkit.render.flame_static import (NEUTRAL, ONLY_IN, diff_flame_graph, flame_graph,  # noqa: E402
+                                         save_figure)
+from perfkit.views.diff import diff  # noqa: E402
+from perfkit.views.goroutines import goroutine_summary  # noqa: E402
+
+ARCHIVES = ("pprof-normal", "pprof-bad-cpu")
+
+
+@pytest.fixture(scope="module")
+def archives(fleet_dir):
+    return {name: perfkit.load_archive(fleet_dir / name) for name in ARCHIVES}
+
+
+@pytest.fixture(scope="module")
+def normal(archives):
+    return archives["pprof-normal"]
+
+
+@pytest.fixture(scope="module")
+def bad(archives):
+    return archives["pprof-bad-cpu"]
+
+
+@pytest.fixture(scope="module")
+def bad_flame(bad):
+    return flame_graph(bad.cpu)
+
+
+@pytest.fixture(scope="module")
+def cpu_diff(normal, bad):
+    return diff_flame_graph(normal.cpu, bad.cpu)
+
+
+def _assert_png_not_blank(path):
+    img = mpimg.imread(str(path))
+    assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    rgb = img[..., :3]
+    assert float(rgb.std()) > 0.05, "image is (nearly) uniform"
+    colours = {tuple(c) for c in np.round(rgb.reshape(-1, 3)[::7] * 255).astype(int)}
+    assert len(colours) >= 8, f"only {len(colours)} distinct colours"
+
+
+def _save_both(fig, tmp_path, stem):
+    png = save_figure(fig, tmp_path / f"{stem}.png")
+    svg = save_figure(fig, tmp_path / f"{stem}.svg")
+    _assert_png_not_blank(png)
+    text = svg.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<?xml") and "<svg" in text
+    return text
+
+
+def _texts(fig):
+    return [t for ax in fig.axes for t in ax.texts]
+
+
+def _frame_texts(fig):
+    return {t.get_gid(): t for t in _texts(fig) if (t.get_gid() or "").startswith("frame-")}
+
+
+# --------------------------------------------------------------------------- flame graphs
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+@pytest.mark.parametrize("kind", ["profile", "heap", "allocs", "goroutine"])
+def test_flame_graph_renders_every_archive_profile(archives, archive, kind, tmp_path):
+    prof = archives[archive][kind]
+    fig = flame_graph(prof)
+    assert isinstance(fig, Figure)
+    lay = fig.perfkit_layout
+    assert len(lay) > 10
+    svg = _save_both(fig, tmp_path, f"{archive}-{kind}")
+    # the widest root frame is labelled and its name is in the SVG as text
+    root = lay[lay.depth == 0].sort_values("total", ascending=False).iloc[0]
+    assert root["label"] and root["label"] in svg.replace("&amp;", "&")
+    # title: sample type and total in human units
+    title = fig.axes[0].get_title(loc="left")
+    assert lay.attrs["sample_type"] in title
+    assert perfkit.format_value(lay.attrs["grand_total"], lay.attrs["unit"]) in title
+
+
+def test_flame_graph_bad_cpu_shows_signpss(bad_flame, tmp_path):
+    lay = bad_flame.perfkit_layout
+    row = lay[lay.name == "crypto/rsa.SignPSS"].iloc[0]
+    assert row["label"] == "crypto/rsa.SignPSS"
+    assert _frame_texts(bad_flame)[f"frame-{int(row['id'])}"].get_text() == "crypto/rsa.SignPSS"
+    svg = _save_both(bad_flame, tmp_path, "bad-cpu")
+    assert ">crypto/rsa.SignPSS<" in svg
+    assert 'id="frame-%d"' % int(row["id"]) in svg
+    # legend of subsystems present
+    legend = [t.get_text() for t in bad_flame.axes[0].get_legend().get_texts()]
+    assert "TLS & crypto" in legend and "math/big" in legend
+    assert set(legend) == set(lay["subsystem"])
+    # colour by subsystem
+    coll = bad_flame.perfkit_collection
+    i = int(row.name)
+    assert np.allclose(coll.get_facecolors()[i], to_rgba(perfkit.Subsystems().color("TLS & crypto")))
+
+
+def test_flame_graph_widths_proportional_to_values(bad_flame):
+    lay = bad_flame.perfkit_layout
+    ax = bad_flame.axes[0]
+    paths = bad_flame.perfkit_collection.get_paths()
+    assert len(paths) == len(lay)
+    grand = lay.attrs["grand_total"]
+    to_axes = ax.transData + ax.transAxes.inverted()
+    for i, row in lay.iterrows():
+        xs = to_axes.transform(paths[i].vertices)[:, 0]
+        width_in_axes = xs.max() - xs.min()
+        assert abs(width_in_axes - row["total"] / grand) < 1e-6
+        assert abs(xs.min() - row["x"] / grand) < 1e-6
+    # children never stick out of their parent
+    par = lay[lay.parent >= 0]
+    p = lay.loc[par.parent.to_numpy()]
+    assert (par.x0.to_numpy() >= p.x0.to_numpy() - 1e-9).all()
+    assert (par.x0.to_numpy() + par.w.to_numpy() <= p.x0.to_numpy() + p.w.to_numpy() + 1e-9).all()
+
+
+def test_flame_graph_labels_fit_or_are_left_out(bad_flame):
+    lay = bad_flame.perfkit_layout
+    ax = bad_flame.axes[0]
+    texts = _frame_texts(bad_flame)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    renderer = FigureCanvasAgg(bad_flame).get_renderer()
+    ax_px = ax.get_window_extent(renderer).width
+    labelled = lay[lay.label != ""]
+    unlabelled = lay[lay.label == ""]
+    assert len(labelled) > 20 and len(unlabelled) > 20
+    assert set(texts) == {f"frame-{i}" for i in labelled.id}
+    # frames narrower than a few characters carry no text at all
+    narrow = lay[lay.w * ax_px < 20]
+    assert len(narrow) > 0 and (narrow.label == "").all()
+    for _, row in labelled.iterrows():
+        t = texts[f"frame-{row.id}"]
+        s = t.get_text()
+        assert s == row["name"] or (s.endswith("…") and row["name"].startswith(s[:-1]))
+        # the drawn text really fits in its rectangle
+        assert t.get_window_extent(renderer).width <= row.w * ax_px + 0.5, (s, row.w * ax_px)
+
+
+def test_min_fraction_merges_small_frames(bad):
+    fine = flame_graph(bad.cpu, min_fraction=0)
+    default = flame_graph(bad.cpu)
+    coarse = flame_graph(bad.cpu, min_fraction=0.02)
+    n = [len(f.perfkit_collection.get_paths()) for f in (fine, default, coarse)]
+    assert n[0] > n[1] > n[2]
+    assert coarse.perfkit_layout["merged"].sum() > 0
+    assert not fine.perfkit_layout["merged"].any()
+    # merging never loses value: roots still cover the whole width
+    for f in (fine, default, coarse):
+        lay = f.perfkit_layout
+        assert abs(lay.loc[lay.depth == 0, "w"].sum() - 1) < 1e-9
+
+
+def test_icicle_flips_y(bad, bad_flame):
+    ice = flame_graph(bad.cpu, icicle=True)
+
+    def root_and_child_y(fig):
+        ax = fig.axes[0]
+        lay = fig.perfkit_layout
+        child = lay[lay.depth == 1].iloc[0]
+        root = lay.loc[child.parent]
+        ys = ax.transData.transform([[0, root.y0 + 0.5], [0, child.y0 + 0.5]])[:, 1]
+        return ys  # display coordinates: larger is higher on the page
+
+    flame_y = root_and_child_y(bad_flame)
+    ice_y = root_and_child_y(ice)
+    assert flame_y[0] < flame_y[1]      # flame: root below its child
+    assert ice_y[0] > ice_y[1]          # icicle: root above its child
+    assert ice.axes[0].yaxis_inverted() and not bad_flame.axes[0].yaxis_inverted()
+    assert len(ice.perfkit_layout) == len(bad_flame.perfkit_layout)
+
+
+def test_filters_pass_through(bad):
+    fig = flame_graph(bad.cpu, focus=r"crypto/rsa\.SignPSS$")
+    lay = fig.perfkit_layout
+    assert "crypto/rsa.SignPSS" in set(lay.name)
+    assert lay.attrs["grand_total"] < bad.cpu.total("cpu")
+
+
+# --------------------------------------------------------------------------- differential
+
+def test_diff_flame_colours(cpu_diff, tmp_path):
+    lay = cpu_diff.perfkit_layout
+    fc = cpu_diff.perfkit_collection.get_facecolors()
+    sign = lay[lay.name == "crypto/rsa.SignPSS"].iloc[0]
+    assert sign["only_in"] == "target"
+    assert np.allclose(fc[int(sign.name)], to_rgba(ONLY_IN["target"]))
+    only = lay.only_in == "target"
+    assert np.allclose(fc[only.to_numpy()], to_rgba(ONLY_IN["target"]))
+    noisy = (lay.noise & ~only).to_numpy()
+    assert noisy.sum() > 10
+    assert np.allclose(fc[noisy], to_rgba(NEUTRAL))
+    real = (~lay.noise & ~only).to_numpy()
+    grew = real & (lay.delta > 0).to_numpy()
+    shrank = real & (lay.delta < 0).to_numpy()
+    assert grew.any() and shrank.any()
+    assert (fc[grew, 0] > fc[grew, 2]).all(), "grown frames are red"
+    assert (fc[shrank, 2] > fc[shrank, 0]).all(), "shrunk frames are blue"
+    # stronger relative change, stronger colour (distance from white)
+    sat = 3 - fc[:, :3].sum(axis=1)
+    rel = lay.rel_delta.abs().to_numpy()
+    g = np.nonzero(grew | shrank)[0]
+    hi, lo = g[np.argmax(rel[g])], g[np.argmin(rel[g])]
+    if rel[hi] > rel[lo]:
+        assert sat[hi] >= sat[lo]
+    # widths from the target
+    grand = lay.attrs["grand_total"]
+    assert abs(grand - bad_total_ns(cpu_diff)) < 1
+    svg = _save_both(cpu_diff, tmp_path, "diff")
+    assert "crypto/rsa.SignPSS" in svg and "only in target" in svg
+    # colour bar + legend explain the colours
+    assert len(cpu_diff.axes) == 2
+    assert {t.get_text() for t in cpu_diff.axes[0].get_legend().get_texts()} == {
+        "only in target (new)", "within sampling noise / merged"}
+
+
+def bad_total_ns(fig):
+    lay = fig.perfkit_layout
+    return lay.loc[lay.depth == 0, "width"].sum()
+
+
+def test_diff_flame_reverse_uses_base_widths(normal, bad, tmp_path):
+    rev = diff_flame_graph(normal.cpu, bad.cpu, reverse=True)
+    lay = rev.perfkit_layout
+    base_lay = perfkit.flame_layout(normal.cpu)
+    # same shape as the base's own flame layout, same relative widths
+    assert list(lay.name) == list(base_lay.name)
+    assert np.allclose(lay.w, base_lay.total / base_lay.attrs["grand_total"], atol=1e-9)
+    gone = (lay.only_in == "base").to_numpy()
+    assert gone.any()
+    fc = rev.perfkit_collection.get_facecolors()
+    assert np.allclose(fc[gone], to_rgba(ONLY_IN["base"]))
+    assert "only in base (gone)" in _save_both(rev, tmp_path, "reverse")
+
+
+def test_diff_flame_per_second(normal, bad):
+    fig = diff_flame_graph(normal.cpu, bad.cpu, normalize="per_second")
+    lay = fig.perfkit_layout
+    # widths in CPU-ns per second of the target: the roots sum to its cores used
+    assert abs(lay.attrs["grand_total"] / 1e9 - perfkit.cores_used(bad.cpu)) < 1e-9
+    assert "cores" in fig.axes[0].get_title(loc="left")
+    with pytest.raises(OptionError):
+        diff_flame_graph(normal.cpu, bad.cpu, normalize="bogus")
+
+
+# --------------------------------------------------------------------------- charts
+
+def _bar_heights_by_x(ax):
+    sums = {}
+    for cont in ax.containers:
+        for rect in cont.patches:
+            x = round(rect.get_x() + rect.get_width() / 2, 6)
+            sums[x] = sums.get(x, 0.0) + rect.get_height()
+    return [sums[k] for k in sorted(sums)]
+
+
+def test_subsystem_bars_sum_to_cores(normal, bad, tmp_path):
+    fig = subsystem_bars({"normal": normal.cpu, "bad": bad.cpu})
+    heights = _bar_heights_by_x(fig.axes[0])
+    assert heights == pytest.approx([perfkit.cores_used(normal.cpu), perfkit.cores_used(bad.cpu)], rel=1e-9)
+    data = fig.perfkit_data
+    assert set(data.unit) == {"cores"}
+    bad_rows = data[data.profile == "bad"].set_index("subsystem")
+    assert bad_rows.loc["math/big", "value"] > 0.5 * perfkit.cores_used(bad.cpu) * 0.8
+    _save_both(fig, tmp_path, "subsystems")
+
+
+def test_subsystem_bars_custom_mapping_keeps_other(normal, bad):
+    mapping = [("crypto", r"^crypto/"), ("big", r"^math/big\.")]
+    fig = subsystem_bars({"normal": normal.cpu, "bad": bad.cpu}, mapping=mapping, by="leaf", per_second=False)
+    heights = _bar_heights_by_x(fig.axes[0])
+    assert heights == pytest.approx([normal.cpu.total("cpu"), bad.cpu.total("cpu")])
+    data = fig.perfkit_data
+    assert set(data.subsystem) == {"crypto", "big", "other"}
+    assert (data[data.subsystem == "other"].value > 0).all()
+    legend = {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    assert legend == {"crypto", "big", "other"}
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_subsystem_bars_heap_per_archive(archives, archive, tmp_path):
+    a = archives[archive]
+    fig = subsystem_bars({"heap": a["heap"], "allocs": a["allocs"]}, sample_index="inuse_space", per_second=False)
+    assert _bar_heights_by_x(fig.axes[0]) == pytest.approx([a["heap"].total("inuse_space"),
+                                                             a["allocs"].total("inuse_space")])
+    _save_both(fig, tmp_path, f"sub-{archive}")
+
+
+@pytest.mark.parametrize("direction", ["normal->bad", "bad->normal"])
+def test_delta_bars(normal, bad, direction, tmp_path):
+    base, target = (normal.cpu, bad.cpu) if direction == "normal->bad" else (bad.cpu, normal.cpu)
+    fig = delta_bars(base, target, n=20)
+    ax = fig.axes[0]
+    data = fig.perfkit_data
+    assert len(data) == 20
+    d = diff(base, target, normalize="per_second").set_index("name")
+    expect = d.loc[data.name, "cum_delta"].to_numpy() / 1e9
+    bars = [c for c in ax.containers if c.__class__.__name__ == "BarContainer"][0].patches
+    assert np.allclose([b.get_width() for b in bars], expect)
+    assert np.allclose(data.ci95, d.loc[data.name, "cum_delta_ci95"].to_numpy() / 1e9)
+    assert (np.diff(np.abs(expect)) <= 1e-12).all(), "sorted by |delta|"
+    assert "crypto/rsa.SignPSS" in set(data.name)
+    sign = 1 if direction == "normal->bad" else -1
+    assert sign * data.set_index("name").loc["crypto/rsa.SignPSS", "delta"] > 0.5
+    for b, nz, v in zip(bars, data.noise, data.delta):
+        assert bool(b.get_hatch()) == bool(nz)
+        want = "#bdbdbd" if nz else ("#d62728" if v > 0 else "#1f77b4")
+        assert np.allclose(b.get_facecolor(), to_rgba(want))
+    # error bars: the 95 % interval
+    err = [c for c in ax.containers if c.__class__.__name__ == "ErrorbarContainer"]
+    assert err
+    _save_both(fig, tmp_path, "delta")
+
+
+def test_delta_bars_shows_noise_rows(normal, bad):
+    fig = delta_bars(normal.cpu, bad.cpu, n=200, by="flat")
+    data = fig.perfkit_data
+    assert data.noise.any() and (~data.noise).any()
+    assert (np.abs(data.loc[data.noise, "delta"]) <= data.loc[data.noise, "ci95"] + 1e-12).all()
+
+
+def test_goroutines_side_by_side(normal, bad, tmp_path):
+    fig = goroutines_side_by_side({"normal": normal["goroutine"], "bad": bad["goroutine"]}, n=10)
+    data = fig.perfkit_data.set_index("where")
+    assert len(data) == 10
+    assert data.loc["net.(*netFD).Read", "normal"] == 8008
+    assert data.loc["net.(*netFD).Read", "bad"] == 4380
+    ax = fig.axes[0]
+    for k, lab in enumerate(["normal", "bad"]):
+        widths = [b.get_width() for b in ax.containers[k].patches]
+        s = goroutine_summary({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
+        assert widths == [int(s["goroutines"].get(w, 0)) for w in data.index]
+    _save_both(fig, tmp_path, "goroutines")
+
+
+@pytest.mark.parametrize("archive", ARCHIVES)
+def test_heap_side_by_side(archives, archive, tmp_path):
+    a = archives[archive]
+    fig = heap_side_by_side({"heap": a["heap"], "allocs": a["allocs"]}, n=12,
+                            sample_index={"heap": "inuse_space", "allocs": "alloc_space"})
+    data = fig.perfkit_data
+    assert len(fig.axes) == 2
+    order = data.attrs["order"]
+    assert len(order) == 12
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0] in (order[0], "…" + order[0][-54:])
+    for ax, (lab, prof, si) in zip(fig.axes, [("heap", a["heap"], "inuse_space"),
+                                             ("allocs", a["allocs"], "alloc_space")]):
+        t = perfkit.top(prof, si).set_index("name")["flat"]
+        widths = [b.get_width() for b in ax.containers[0].patches]
+        assert widths == [float(t.get(nm, 0)) for nm in order]
+        assert si in ax.get_title(loc="left")
+    # the order is shared: each panel's bars follow the same function list
+    assert (data.groupby("profile")["name"].apply(list).apply(lambda x: x == order)).all()
+    _save_both(fig, tmp_path, f"heap-{archive}")
+
+
+# --------------------------------------------------------------------------- figures and files
+
+def test_figures_are_not_in_pyplot_and_render_inline(bad_flame, normal):
+    before = plt.get_fignums()
+    fig = subsystem_bars({"normal": normal.cpu})
+    assert plt.get_fignums() == before == []
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert bad_flame._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_save_figure_formats_and_safety(bad_flame, tmp_path):
+    pdf = save_figure(bad_flame, tmp_path / "f.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(PerfkitError, match="does not exist"):
+        save_figure(bad_flame, tmp_path / "missing" / "f.png")
+    with pytest.raises(OptionError, match="format"):
+        save_figure(bad_flame, tmp_path / "f.gif")
+    with pytest.raises(PerfkitError, match="exists"):
+        save_figure(bad_flame, pdf, overwrite=False)
+    before = pdf.stat().st_size
+    save_figure(bad_flame, pdf)  # default overwrite=True
+    assert pdf.stat().st_size > 0 and abs(pdf.stat().st_size - before) < before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf"], "no temp files left behind"
+    # plain matplotlib figures can be saved too
+    plain = Figure()
+    plain.add_subplot().plot([0, 1], [1, 0])
+    assert save_figure(plain, tmp_path / "plain.svg").read_text().count("<svg") == 1
+
+
+def test_flame_graph_with_nothing_left_after_filters(bad):
+    fig = flame_graph(bad.cpu, focus="no-function-is-called-like-this")
+    assert len(fig.perfkit_layout) == 0
+    assert "no samples" in [t.get_text() for t in fig.axes[0].texts]
+    assert fig._repr_png_()[:4] == b"\x89PNG"
