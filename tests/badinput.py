@@ -98,7 +98,7 @@ def make_tar(path: Path, members, compress: bool = True) -> Path:
 
 
 def fleet_tar(path: Path, archive: str = "pprof-normal", top: str | None = "debug",
-              replace: dict[str, bytes] | None = None, extra=()) -> Path:
+              replace: dict[str, bytes] | None = None, extra=(), compress: bool = True) -> Path:
     """A .tar.gz of a Fleet archive's files (optionally some replaced), as Fleet writes it."""
     replace = replace or {}
     members = []
@@ -106,7 +106,7 @@ def fleet_tar(path: Path, archive: str = "pprof-normal", top: str | None = "debu
         data = replace.get(f, (conftest.FLEET / archive / f).read_bytes())
         members.append((f"{top}/{f}" if top else f, data))
     members.extend(extra)
-    return make_tar(path, members)
+    return make_tar(path, members, compress=compress)
 
 
 # -- "nothing is written" --------------------------------------------------------
@@ -210,3 +210,110 @@ def _compact_strings(m) -> None:
     m.comment.extend(comments)
     del m.string_table[:]
     m.string_table.extend(table)
+
+
+# -- message-level mutations of real profiles ------------------------------------
+# Byte flips mostly break the protobuf framing or the UTF-8 of a string, so few
+# of them reach perfkit's consistency checks or its views. These mutate one
+# field of the parsed message instead, then serialize it again.
+
+_INT_LIMITS = {"int64": (-(2**63), 2**63 - 1), "uint64": (0, 2**64 - 1)}
+
+
+def _is_repeated(fd) -> bool:
+    if hasattr(fd, "is_repeated"):          # protobuf >= 5
+        return fd.is_repeated
+    return fd.label == fd.LABEL_REPEATED
+
+
+def _slots(msg, out: list) -> list:
+    """(message, field descriptor, index or None) for every scalar value set in msg."""
+    for fd, value in msg.ListFields():
+        repeated = _is_repeated(fd)
+        if fd.message_type is not None:
+            for sub in (value if repeated else [value]):
+                _slots(sub, out)
+        elif repeated:
+            out.extend((msg, fd, i) for i in range(len(value)))
+        else:
+            out.append((msg, fd, None))
+    return out
+
+
+def _repeated_fields(msg, out: list) -> list:
+    """(message, field descriptor) for every non-empty repeated field in msg."""
+    for fd, value in msg.ListFields():
+        repeated = _is_repeated(fd)
+        if repeated:
+            out.append((msg, fd))
+        if fd.message_type is not None:
+            for sub in (value if repeated else [value]):
+                _repeated_fields(sub, out)
+    return out
+
+
+def _clamp(fd, v):
+    if fd.type == fd.TYPE_BOOL:
+        return bool(v)
+    if fd.type == fd.TYPE_STRING:
+        return v if isinstance(v, str) else str(v)
+    lo, hi = _INT_LIMITS["uint64" if fd.type == fd.TYPE_UINT64 else "int64"]
+    if isinstance(v, str):
+        v = len(v)
+    return min(max(int(v), lo), hi)
+
+
+def mutate_message(raw: bytes, ops) -> bytes:
+    """Apply field-level ops to a serialized profile and serialize it again.
+
+    ("set", pos, value)     set the pos-th scalar value (fraction) to value
+                            (ints clamped to the field's range; str only for strings)
+    ("bump", pos, delta)    add delta to the pos-th integer value
+    ("del", pos, which)     delete one element of the pos-th repeated field
+    ("dup", pos, which)     append a copy of one element of the pos-th repeated field
+    ("clear", pos)          empty the pos-th repeated field
+    """
+    from perfkit.proto import profile_pb2
+    m = profile_pb2.Profile()
+    m.ParseFromString(raw)
+    for op in ops:
+        kind = op[0]
+        if kind in ("set", "bump"):
+            slots = _slots(m, [])
+            if not slots:
+                continue
+            msg, fd, i = slots[min(int(op[1] * len(slots)), len(slots) - 1)]
+            cur = getattr(msg, fd.name) if i is None else getattr(msg, fd.name)[i]
+            if kind == "bump":
+                if isinstance(cur, (str, bool)):
+                    continue
+                new = cur + op[2]
+            else:
+                new = op[2]
+                if fd.type == fd.TYPE_STRING and not isinstance(new, str):
+                    new = str(new)
+                elif fd.type != fd.TYPE_STRING and isinstance(new, str):
+                    continue
+            new = _clamp(fd, new)
+            if i is None:
+                setattr(msg, fd.name, new)
+            else:
+                getattr(msg, fd.name)[i] = new
+        else:
+            fields = _repeated_fields(m, [])
+            if not fields:
+                continue
+            msg, fd = fields[min(int(op[1] * len(fields)), len(fields) - 1)]
+            rep = getattr(msg, fd.name)
+            if kind == "clear":
+                del rep[:]
+                continue
+            j = min(int(op[2] * len(rep)), len(rep) - 1)
+            if kind == "del":
+                del rep[j]
+            elif kind == "dup":
+                if fd.message_type is not None:
+                    rep.add().CopyFrom(rep[j])
+                else:
+                    rep.append(rep[j])
+    return m.SerializeToString()

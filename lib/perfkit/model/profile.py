@@ -15,6 +15,18 @@ import pandas as pd
 from ..errors import OptionError
 
 
+def int_bincount(idx: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """Exact int64 sums of weights per index (bincount when float64 is exact)."""
+    weights = np.asarray(weights)
+    if len(weights) == 0:
+        return np.zeros(n, np.int64)
+    if float(np.abs(weights).max()) * len(weights) < 2.0 ** 53:
+        return np.rint(np.bincount(idx, weights=weights, minlength=n)).astype(np.int64)
+    out = np.zeros(n, np.int64)
+    np.add.at(out, idx, weights)
+    return out
+
+
 @dataclass(frozen=True)
 class ValueType:
     type: str
@@ -222,6 +234,38 @@ class FrameLines:
     inline: np.ndarray  # frame is an inlined call (not the last line of its location)
 
 
+def _stack_hashes(off: np.ndarray, locs: np.ndarray, lens: np.ndarray, chunk: int = 1 << 16):
+    """Two independent position-weighted 64-bit hashes per stack, in chunks of samples."""
+    n = len(lens)
+    maxd = int(lens.max()) if n else 0
+    rng = np.random.default_rng(0x5EED)
+    m1 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
+    m2 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
+    h1 = np.empty(n, np.uint64)
+    h2 = np.empty(n, np.uint64)
+    one = np.uint64(1)
+    with np.errstate(over="ignore"):
+        for a in range(0, n, chunk):
+            b = min(n, a + chunk)
+            lo, hi = int(off[a]), int(off[b])
+            ln = lens[a:b]
+            key = locs[lo:hi].astype(np.uint64)
+            key += one
+            pos = np.arange(hi - lo, dtype=np.int64)
+            pos -= np.repeat(off[a:b] - lo, ln)
+            starts = off[a:b] - lo
+            nonempty = ln > 0
+            for m, h in ((m1, h1), (m2, h2)):
+                x = key * m[pos]
+                if m is m2:
+                    x += key
+                c = np.zeros(len(ln), np.uint64)
+                if len(x):
+                    c[nonempty] = np.add.reduceat(x, starts[nonempty])
+                h[a:b] = c
+    return h1, h2
+
+
 @dataclass
 class UniqueStacks:
     """Samples grouped by identical location sequence."""
@@ -242,18 +286,7 @@ class UniqueStacks:
         if n == 0:
             return UniqueStacks(p, np.zeros(0, np.int64), np.zeros(1, np.int64), locs[:0])
         lens = np.diff(off)
-        # two independent position-weighted hashes of each stack
-        pos = np.arange(len(locs)) - np.repeat(off[:-1], lens)
-        rng = np.random.default_rng(0x5EED)
-        maxd = int(lens.max()) if len(lens) else 0
-        m1 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
-        m2 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
-        key = locs.astype(np.uint64) + np.uint64(1)
-        with np.errstate(over="ignore"):
-            c1 = np.concatenate(([np.uint64(0)], np.cumsum(key * m1[pos], dtype=np.uint64)))
-            c2 = np.concatenate(([np.uint64(0)], np.cumsum(key * m2[pos] + key, dtype=np.uint64)))
-            h1 = c1[off[1:]] - c1[off[:-1]]
-            h2 = c2[off[1:]] - c2[off[:-1]]
+        h1, h2 = _stack_hashes(off, locs, lens)
         frame = pd.DataFrame({"a": h1, "b": h2, "n": lens})
         codes = frame.groupby(["a", "b", "n"], sort=False).ngroup().to_numpy()
         n_unique = int(codes.max()) + 1
@@ -269,8 +302,7 @@ class UniqueStacks:
     def weights(self, column: int, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per unique stack: summed value, and whether any sample was non-zero."""
         v = self.profile.values[:, column] if values is None else values
-        w = np.zeros(self.n, np.int64)
-        np.add.at(w, self.sample_stack, v)
+        w = int_bincount(self.sample_stack, v, self.n)
         nz = np.zeros(self.n, bool)
         nz[self.sample_stack[v != 0]] = True
         return w, nz
@@ -288,8 +320,7 @@ class UniqueStacks:
         within = np.arange(total) - first_of_loc
         f_line = np.where(np.repeat(nl, per) > 0, np.repeat(p.loc_line_start[self.locs], per) + within, -1)
         inline = within < (np.repeat(per, per) - 1)
-        frames_per_stack = np.zeros(self.n, np.int64)
-        np.add.at(frames_per_stack, stack_of_loc, per)
+        frames_per_stack = int_bincount(stack_of_loc, per, self.n)
         sfirst = np.repeat(np.cumsum(frames_per_stack) - frames_per_stack, frames_per_stack)
         depth = np.arange(total) - sfirst
         return FrameLines(f_stack, depth, f_loc, f_line, inline)

@@ -5,10 +5,12 @@ their names were checked, so a hostile archive cannot write anywhere.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -27,6 +29,12 @@ OTHER_KINDS = ("trace", "cmdline", "errors")
 _ALIASES = {"cpu": "profile", "cpu.pprof": "profile", "profile.pb.gz": "profile"}
 _SUFFIXES = (".pb.gz", ".pprof", ".pb", ".gz", ".json", ".out", ".txt", ".bin")
 MAX_MEMBER = 2 << 30
+
+try:                                      # the decompressors raise their own error types
+    from lzma import LZMAError
+except ImportError:                       # Python built without lzma: tarfile cannot open .xz
+    LZMAError = OSError
+_TAR_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error, LZMAError)
 
 
 def kind_of(name: str) -> str | None:
@@ -139,7 +147,8 @@ def load_archive(path: str | os.PathLike, *, strict: bool = False) -> DebugArchi
     except FileNotFoundError:
         raise ArchiveError(p, "no such file or directory") from None
     except OSError as e:
-        raise ArchiveError(p, f"cannot open: {e.strerror or e}") from None
+        reason = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise ArchiveError(p, f"cannot open: {reason}") from None
     if stat.S_ISDIR(st.st_mode):
         members = _dir_members(p)
     elif stat.S_ISREG(st.st_mode):
@@ -180,7 +189,7 @@ def _file_reader(full: Path, rel: str, root: Path):
                     raise ArchiveError(root, f"{rel}: symlink to a directory is not followed")
             return full.read_bytes()
         except OSError as e:
-            reason = "symlink loop" if e.errno == 40 else (e.strerror or str(e))
+            reason = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
             raise ArchiveError(root, f"{rel}: cannot read ({reason})") from None
     return read
 
@@ -188,12 +197,12 @@ def _file_reader(full: Path, rel: str, root: Path):
 def _tar_members(path: Path):
     try:
         tf = tarfile.open(path, mode="r:*")
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except _TAR_ERRORS as e:
         raise ArchiveError(path, f"not a directory or a readable tar(.gz) archive ({e})") from None
     out = []
     try:
         members = tf.getmembers()
-    except (tarfile.TarError, EOFError, OSError) as e:
+    except _TAR_ERRORS as e:
         raise ArchiveError(path, f"corrupt tar archive ({e})") from None
     names = [m.name for m in members if m.isfile()]
     # fleet writes its files under one top-level folder: strip it
@@ -217,7 +226,7 @@ def _tar_members(path: Path):
             try:
                 f = tf.extractfile(m)
                 return f.read() if f else b""
-            except (tarfile.TarError, EOFError, OSError) as e:
+            except _TAR_ERRORS as e:
                 raise ArchiveError(path, f"{name}: cannot read member ({e})") from None
         out.append((rel, read))
     return out

@@ -1,7 +1,7 @@
 """Decode profile.proto (gzip-compressed or raw) into a perfkit Profile."""
 from __future__ import annotations
 
-import gzip
+import errno
 import itertools
 import os
 import zlib
@@ -20,18 +20,24 @@ MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
 def maybe_gunzip(data: bytes, source: str) -> bytes:
     if not data.startswith(GZIP_MAGIC):
         return data
+    out: list[bytes] = []
+    total = 0
+    rest = data
     try:
-        d = zlib.decompressobj(wbits=31)
-        out = d.decompress(data, MAX_DECOMPRESSED)
-        if d.unconsumed_tail:
-            raise ProfileError(source, f"gzip stream expands beyond {MAX_DECOMPRESSED >> 30} GiB")
-        if not d.eof:
-            raise ProfileError(source, "truncated gzip stream (compressed data ends early)")
-        rest = d.unused_data
-        if rest.startswith(GZIP_MAGIC):          # concatenated members
-            out += gzip.decompress(rest)
-        return out
-    except (zlib.error, EOFError, gzip.BadGzipFile) as e:
+        while True:                              # one pass per member of a concatenated stream
+            budget = MAX_DECOMPRESSED - total
+            d = zlib.decompressobj(wbits=31)
+            chunk = d.decompress(rest, budget) if budget > 0 else b""
+            total += len(chunk)
+            out.append(chunk)
+            if d.unconsumed_tail or (budget <= 0 and rest):
+                raise ProfileError(source, f"gzip stream expands beyond {MAX_DECOMPRESSED >> 30} GiB")
+            if not d.eof:
+                raise ProfileError(source, "truncated gzip stream (compressed data ends early)")
+            rest = d.unused_data
+            if not rest.startswith(GZIP_MAGIC):
+                return b"".join(out)
+    except zlib.error as e:
         raise ProfileError(source, f"corrupt gzip stream ({e})") from None
 
 
@@ -48,7 +54,8 @@ def read_profile(path: str | os.PathLike, *, allow_empty: bool = False) -> Profi
     except FileNotFoundError:
         raise ProfileError(p, "no such file") from None
     except OSError as e:
-        raise ProfileError(p, f"cannot read: {e.strerror or e}") from None
+        reason = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise ProfileError(p, f"cannot read: {reason}") from None
     return decode_profile(data, source=str(p), allow_empty=allow_empty)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.filter import apply_filters
-from ..model.profile import FrameLines, Profile
+from ..model.profile import FrameLines, Profile, int_bincount
 from .nodes import NodeTable, node_table
 
 FILTER_KEYS = ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")
@@ -50,12 +50,14 @@ class Aggregation:
         st = self.frames.stack[live]
         nd = self.frame_node[live]
         w = self.stack_weight
-        flat = np.zeros(n, np.int64)
         leaf = self.frames.depth[live] == 0
-        np.add.at(flat, nd[leaf], w[st[leaf]])
-        key = np.unique(st.astype(np.int64) * n + nd)
-        cum = np.zeros(n, np.int64)
-        np.add.at(cum, key % n, w[key // n])
+        flat = int_bincount(nd[leaf], w[st[leaf]], n)
+        # a node counts once per stack: distinct (stack, node) pairs by sorting
+        key = st.astype(np.int64) * n + nd
+        key.sort()
+        if len(key):
+            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
+        cum = int_bincount(key % n, w[key // n], n)
         present = np.zeros(n, bool)
         present[nd] = True
         return flat, cum, present
