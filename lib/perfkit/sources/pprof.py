@@ -68,17 +68,19 @@ def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = 
     data = bytes(data)
     if not data:
         raise ProfileError(source, "empty file")
-    raw = maybe_gunzip(data, source)
-    if not raw:
+    box = [maybe_gunzip(data, source)]       # held in a list so it can be freed early
+    if not box[0]:
         raise ProfileError(source, "gzip stream holds no data")
     msg = profile_pb2.Profile()
     try:
-        msg.ParseFromString(raw)
+        msg.ParseFromString(box.pop())
     except DecodeError as e:
         raise ProfileError(source, f"not a profile.proto message ({e})") from None
     except Exception as e:  # protobuf runtimes differ in what they raise
         raise ProfileError(source, f"not a profile.proto message ({type(e).__name__}: {e})") from None
-    prof = _from_message(msg, source)
+    box.append(msg)
+    del msg
+    prof = _from_message(box, source)
     prof.raw_bytes = data
     if prof.is_empty and not allow_empty:
         raise EmptyProfileError(source, "profile has zero samples (pass allow_empty=True to load it anyway)")
@@ -144,7 +146,8 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     return out
 
 
-def _from_message(m, source: str) -> Profile:
+def _from_message(box: list, source: str) -> Profile:
+    m = box.pop()          # the only reference: freed once the samples are extracted
     S = _Strings(m.string_table, source)
     if len(m.sample_type) == 0:
         raise ProfileError(source, "no sample types: not a pprof profile")
@@ -199,45 +202,64 @@ def _from_message(m, source: str) -> Profile:
     line_number = np.fromiter((ln.line for ln in all_lines), np.int64, nl)
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
-    # samples: the bulk of the file
-    samples = m.sample
-    n = len(samples)
-    loc_lists = [s.location_id for s in samples]
-    val_lists = [s.value for s in samples]
-    depth = np.fromiter(map(len, loc_lists), np.int64, n)
-    nvals = np.fromiter(map(len, val_lists), np.int64, n)
-    if n and (nvals != k).any():
-        i = int(np.nonzero(nvals != k)[0][0])
-        raise ProfileError(source, f"sample {i} has {int(nvals[i])} values but the profile has {k} sample types")
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(depth, out=offsets[1:])
-    ids = np.fromiter(itertools.chain.from_iterable(loc_lists), np.uint64, int(offsets[-1]))
-    del loc_lists
-    values = np.fromiter(itertools.chain.from_iterable(val_lists), np.int64, n * k).reshape(n, k)
-    del val_lists
-    stack_locs = _lookup(ids, loc_sorted, loc_order, "location", source, allow_zero=False,
-                         referrer="sample")
-    del ids
-    stack_locs = stack_locs.astype(np.int32 if nloc < 2**31 else np.int64)
-
-    labels = _labels(samples, S, source)
-
-    dflt = S(m.default_sample_type, "default_sample_type")
-    period_type = None
-    if m.HasField("period_type"):
-        period_type = ValueType(S(m.period_type.type, "period_type"), S(m.period_type.unit, "period_type unit"))
+    header = _header(m, S)
+    values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
+    del m
+    dflt, period_type, period, time_nanos, duration_nanos, comments, drop, keep, doc = header
     return Profile(
         sample_types=sample_types, values=values, stack_offsets=offsets, stack_locs=stack_locs,
         loc_id=loc_id, loc_mapping=loc_mapping, loc_address=loc_address, loc_is_folded=loc_folded,
         loc_line_start=line_start, line_function=line_function, line_number=line_number,
         line_column=line_column, fn_id=fn_id, fn_name=fn_name, fn_system_name=fn_sys,
         fn_filename=fn_file, fn_start_line=fn_start, mappings=mappings, labels=labels,
-        default_sample_type=dflt, period_type=period_type, period=int(m.period),
-        time_nanos=int(m.time_nanos), duration_nanos=int(m.duration_nanos),
-        comments=[S(c, "comment") for c in m.comment],
-        drop_frames=S(m.drop_frames, "drop_frames"), keep_frames=S(m.keep_frames, "keep_frames"),
-        doc_url=S(m.doc_url, "doc_url"), source=source,
+        default_sample_type=dflt, period_type=period_type, period=period,
+        time_nanos=time_nanos, duration_nanos=duration_nanos,
+        comments=comments, drop_frames=drop, keep_frames=keep, doc_url=doc, source=source,
     )
+
+
+def _header(m, S):
+    dflt = S(m.default_sample_type, "default_sample_type")
+    period_type = None
+    if m.HasField("period_type"):
+        period_type = ValueType(S(m.period_type.type, "period_type"), S(m.period_type.unit, "period_type unit"))
+    return (dflt, period_type, int(m.period), int(m.time_nanos), int(m.duration_nanos),
+            [S(c, "comment") for c in m.comment], S(m.drop_frames, "drop_frames"),
+            S(m.keep_frames, "keep_frames"), S(m.doc_url, "doc_url"))
+
+
+SAMPLE_CHUNK = 1 << 16
+
+
+def _samples(samples, k: int, nloc: int, loc_sorted, loc_order, S, source):
+    """Values, stack offsets and location indices, decoded chunk by chunk."""
+    n = len(samples)
+    depth = np.fromiter((len(s.location_id) for s in samples), np.int64, n)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(depth, out=offsets[1:])
+    values = np.empty((n, k), np.int64)
+    stack_locs = np.empty(int(offsets[-1]), np.int32 if nloc < 2**31 else np.int64)
+    dense = bool(nloc) and loc_sorted[0] == 1 and loc_sorted[-1] == nloc
+    identity = dense and bool((loc_order == np.arange(nloc)).all())
+    for a in range(0, n, SAMPLE_CHUNK):
+        chunk = samples[a:a + SAMPLE_CHUNK]
+        b = a + len(chunk)
+        vals = [s.value for s in chunk]
+        nv = np.fromiter(map(len, vals), np.int64, len(vals))
+        if (nv != k).any():
+            i = int(np.nonzero(nv != k)[0][0])
+            raise ProfileError(source, f"sample {a + i} has {int(nv[i])} values but the profile has {k} sample types")
+        values[a:b] = np.fromiter(itertools.chain.from_iterable(vals), np.int64, len(vals) * k).reshape(-1, k)
+        lo, hi = int(offsets[a]), int(offsets[b])
+        ids = np.fromiter(itertools.chain.from_iterable(s.location_id for s in chunk), np.uint64, hi - lo)
+        if dense and len(ids) and ids.min() >= 1 and ids.max() <= nloc:
+            ids -= np.uint64(1)
+            stack_locs[lo:hi] = ids if identity else loc_order[ids.astype(np.int64)]
+        else:
+            stack_locs[lo:hi] = _lookup(ids, loc_sorted, loc_order, "location", source, allow_zero=False,
+                                        referrer="sample")
+    labels = _labels(samples, S, source)
+    return values, offsets, stack_locs, labels
 
 
 LABEL_COLUMNS = ["sample", "key", "str", "num", "num_unit"]
