@@ -6,6 +6,7 @@ from .sources.pprof import decode_profile, read_profile
 from .views.top import top
 
 __version__ = "0.1.0"
+from . import paths
 from .sources.archive import DebugArchive, load_archive
 from .sources.trace_header import TraceFile, detect_trace
 from .units import format_value

@@ -125,6 +125,8 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
             from ..errors import OptionError
             raise OptionError(profile.source, "no duration: cannot normalise per second")
         df["per_second"] = df["value"] / profile.duration_seconds
+        if agg.unit == "nanoseconds":
+            df["cores"] = df["per_second"] / 1e9
     df["color"] = [subs.color(s) for s in df["subsystem"]]
     df.attrs.update(unit=agg.unit, total=total, source=profile.source, by=by)
     return df

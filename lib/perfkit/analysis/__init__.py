@@ -1,0 +1,1 @@
+"""Investigation helpers built on the views: facts a narrative can cite."""

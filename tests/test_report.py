@@ -1,0 +1,324 @@
+"""perfkit.report: executing notebooks (papermill) and exporting HTML / markdown / index.
+
+The notebook-executing tests use tests/data/notebooks/demo.ipynb (a few seconds
+per execution); the registered notebooks (notebooks/01-*.ipynb, ...) are built
+and opened in Chromium too when they exist.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import perfkit
+from perfkit import paths
+from perfkit.report import (REPORTS, Report, build_report, build_reports, external_references,
+                            main, select_reports)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "tests" / "data" / "notebooks" / "demo.ipynb"
+EXTERNAL = re.compile(r"""<(\w+)\b[^>]*?\b(?:src|href|srcset|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def demo_report(**kw) -> Report:
+    return Report(notebook=str(DEMO), html="demo.html", markdown="perf.md", title="Demo report", **kw)
+
+
+def no_archives(tmp: Path):
+    """A lookup that finds nothing: empty PERFKIT_FLEET_ARCHIVES, no data/fleet, no ../shared."""
+    empty = tmp / "empty-archives"
+    empty.mkdir(exist_ok=True)
+    root = tmp / "nowhere" / "repo"
+    root.mkdir(parents=True, exist_ok=True)
+    env = {paths.ENV_VAR: str(empty)}
+    return (lambda: paths.fleet_archives_available(environ=env, root=root),
+            lambda: paths.missing_fleet_archives_message(environ=env, root=root))
+
+
+def registry(tmp: Path) -> list[Report]:
+    req, msg = no_archives(tmp)
+    return [
+        Report(notebook=str(DEMO), html="fleet-like.html", markdown=None, title="Needs the archives",
+               requires=req, requires_message=msg),
+        demo_report(),
+        Report(notebook=str(tmp / "does-not-exist.ipynb"), html="later.html", title="Not written yet"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, fleet_dir):
+    tmp = tmp_path_factory.mktemp("report")
+    out = tmp / "reports"
+    params = {"profile_path": str(fleet_dir / "pprof-bad-cpu" / "profile")}
+    lines = []
+    results = build_reports(out, registry=registry(tmp), parameters=params, echo=lines.append)
+    return {"tmp": tmp, "out": out, "results": results, "lines": lines, "params": params}
+
+
+def _html(built) -> str:
+    return (built["out"] / "demo.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- paths
+def _archives(d: Path) -> Path:
+    for n in paths.ARCHIVE_NAMES:
+        (d / n).mkdir(parents=True)
+    return d
+
+
+def test_fleet_archives_lookup_order(tmp_path):
+    root = tmp_path / "clone" / "repo"
+    root.mkdir(parents=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert paths.fleet_archives_dir(environ={}, root=root) is None
+    shared = _archives(tmp_path / "clone" / "shared" / "fleet-debug-archives")
+    assert paths.fleet_archives_dir(environ={}, root=root) == shared.resolve()
+    data = _archives(root / "data" / "fleet")
+    assert paths.fleet_archives_dir(environ={}, root=root) == data.resolve()
+    # an env var pointing at an empty directory falls through to the next candidate
+    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(empty)}, root=root) == data.resolve()
+    env = _archives(tmp_path / "mine")
+    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(env)}, root=root) == env.resolve()
+    assert paths.require_fleet_archives(environ={paths.ENV_VAR: str(env)}, root=root) == env.resolve()
+
+
+def test_tar_gz_archives_count(tmp_path):
+    for n in paths.ARCHIVE_NAMES:
+        (tmp_path / f"{n}.tar.gz").write_bytes(b"")
+    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(tmp_path)}, root=tmp_path / "r") == tmp_path
+
+
+def test_require_fleet_archives_one_clear_message(tmp_path):
+    req, _ = no_archives(tmp_path)
+    assert req() is False
+    env = {paths.ENV_VAR: str(tmp_path / "empty-archives")}
+    with pytest.raises(perfkit.PerfkitError) as e:
+        paths.require_fleet_archives(environ=env, root=tmp_path / "nowhere" / "repo")
+    msg = str(e.value)
+    assert "\n" not in msg
+    assert paths.ENV_VAR in msg and "data/fleet" in msg and "shared/fleet-debug-archives" in msg
+    assert "empty-archives" in msg                 # says the variable was set but did not help
+
+
+def test_repo_root_and_registry():
+    assert paths.repo_root() == ROOT
+    names = [r.name for r in REPORTS]
+    assert names[:2] == ["fleet-high-cpu", "wordgame"]
+    fleet = REPORTS[0]
+    assert fleet.markdown == "perf.md" and fleet.notebook == "notebooks/01-fleet-high-cpu.ipynb"
+    assert select_reports(["fleet-high-cpu"], REPORTS) == [fleet]
+    assert select_reports(["01-fleet-high-cpu"], REPORTS) == [fleet]
+    with pytest.raises(perfkit.PerfkitError, match="no such report"):
+        select_reports(["nope"], REPORTS)
+
+
+def test_cli_errors(capsys):
+    assert main(["--only", "nope"]) == 2
+    assert "no such report" in capsys.readouterr().err
+    assert main(["--param", "novalue", "--only", "wordgame"]) == 2
+    r = subprocess.run([sys.executable, "-m", "perfkit.report", "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "--only" in r.stdout and "--param" in r.stdout
+
+
+# ---------------------------------------------------------------- demo build
+def test_build_statuses_and_lines(built):
+    st = {r.report.name: r for r in built["results"]}
+    assert st["demo"].status == "built", st["demo"].message
+    assert st["fleet-like"].status == "skipped"
+    assert paths.ENV_VAR in st["fleet-like"].message and "data/fleet" in st["fleet-like"].message
+    assert st["later"].status == "skipped" and "does not exist" in st["later"].message
+    lines = built["lines"]
+    assert len(lines) == 4 and lines[-1].startswith("index")
+    assert re.match(r"built\s+demo\s+\S+demo\.html \(\d+\.\d s\)$", lines[1]), lines[1]
+    assert not (built["out"] / "fleet-like.html").exists()
+    # the committed notebook is untouched, the executed copy lives in _executed/
+    assert nbformat.read(str(DEMO), as_version=4).cells[1].outputs == []
+    assert (built["out"] / "_executed" / "demo.ipynb").is_file()
+
+
+def test_html_self_contained_toc_hidden_code(built):
+    page = _html(built)
+    assert page.startswith("<!DOCTYPE html>")
+    bad = [m.group(0) for m in EXTERNAL.finditer(page) if m.group(1).lower() != "a"]
+    assert bad == [] and external_references(page) == []
+    assert "cdnjs" not in page and "require.js" not in page.lower() and "mathjax" not in page.lower()
+    assert "Content-Security-Policy" in page
+    # table of contents with anchors for h1-h3
+    toc = re.search(r'<nav id="pk-toc".*?</nav>', page, re.S).group(0)
+    for anchor in ("Demo-report", "A-figure", "Interactive-flame-graph", "Click-a-frame-to-zoom", "Findings"):
+        assert f'href="#{anchor}"' in toc and f'id="{anchor}"' in page
+    assert page.index('id="pk-toc"') < page.index("<main")
+    # code hidden by default, with a toggle
+    assert re.search(r'<body[^>]*class="[^"]*\bpk-hide-code\b', page)
+    assert 'id="pk-toggle-code"' in page and "Show code" in page
+    assert "body.pk-hide-code .jp-CodeCell .jp-Cell-inputWrapper{display:none}" in page
+    # hidden cells are gone, the others are there
+    assert "HIDDEN_ASSERT_MARKER" not in page
+    assert "profile_path" in page                       # the code is still in the page (toggle)
+    assert 'class="pk-flame"' in page and "svg" in page
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', page)
+    assert "<strong>Finding:</strong>" in page
+    # deterministic ids for rebuilds
+    assert "pkflame-0000000000000000" in page
+
+
+def test_markdown_images_next_to_it(built):
+    out = built["out"]
+    md = (out / "perf.md").read_text(encoding="utf-8")
+    assert "<script" not in md.lower()
+    assert "HIDDEN_ASSERT_MARKER" not in md and "profile_path" not in md          # no code
+    assert "pk-flame" not in md                                                  # html-only cell removed
+    assert "# Demo report" in md and "**Finding:** cores used = " in md
+    imgs = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert imgs and all(i.startswith("perf_files/") for i in imgs)
+    for i in imgs:
+        data = (out / i).read_bytes()
+        assert data.startswith(b"\x89PNG")
+    assert sorted(p.name for p in (out / "perf_files").iterdir()) == sorted(Path(i).name for i in imgs)
+
+
+def test_index_links(built):
+    page = (built["out"] / "index.html").read_text(encoding="utf-8")
+    assert '<a href="demo.html">' in page and '<a href="perf.md">' in page
+    assert "Needs the archives" in page and "skipped" in page and paths.ENV_VAR in page
+    assert "Not written yet" in page and "does not exist" in page
+    assert re.search(r"Built <time datetime=\"\d{4}-\d\d-\d\dT", page)
+    assert not EXTERNAL.search(page)
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    snap = {}
+    for p in sorted(out.rglob("*")):
+        if p.is_file() and "_executed" not in p.parts:
+            data = p.read_bytes()
+            if p.name == "index.html":
+                data = re.sub(rb"<time[^>]*>.*?</time>", b"<time/>", data)
+                data = re.sub(rb"built in \d+\.\d s", b"built in N s", data)
+            snap[str(p.relative_to(out))] = data
+    return snap
+
+
+def test_idempotent_rebuild(built):
+    out = built["out"]
+    before = _snapshot(out)
+    stale = out / "perf_files" / "stale_from_an_old_build.png"
+    stale.write_bytes(b"old")
+    foreign = out / "someone-elses.txt"
+    foreign.write_text("keep me")
+    results = build_reports(out, registry=registry(built["tmp"]), parameters=built["params"])
+    assert [r.status for r in results] == ["skipped", "built", "skipped"]
+    assert not stale.exists()                      # stale files in perf_files/ are removed
+    assert foreign.read_text() == "keep me"        # nothing else is touched
+    foreign.unlink()
+    after = _snapshot(out)
+    assert sorted(after) == sorted(before)
+    for k in before:
+        assert after[k] == before[k], k
+    assert not [p for p in out.rglob(".*") if p.is_file()]        # no temp files left behind
+
+
+# ---------------------------------------------------------------- failures
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Broken")] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_failing_cell_is_named(tmp_path):
+    nb = _notebook(tmp_path / "boom.ipynb", "x = 1", "raise ValueError('the claim does not hold')")
+    r = build_report(Report(notebook=str(nb), html="boom.html", title="boom"), tmp_path / "out")
+    assert r.status == "failed"
+    assert "cell index 2 (In [2])" in r.message and "ValueError: the claim does not hold" in r.message
+    assert "raise ValueError" in r.message
+    assert not (tmp_path / "out" / "boom.html").exists()
+
+
+def test_warnings_in_output_fail(tmp_path):
+    nb = _notebook(tmp_path / "warn.ipynb", "import warnings\nwarnings.warn('careful: deprecated thing')")
+    r = build_report(Report(notebook=str(nb), html="warn.html", title="warn"), tmp_path / "out")
+    assert r.status == "failed" and "Warning" in r.message and "careful" in r.message
+
+
+def test_cli_exit_status_on_failure(tmp_path, monkeypatch):
+    nb = _notebook(tmp_path / "boom.ipynb", "1/0")
+    import perfkit.report as rep
+    monkeypatch.setattr(rep, "REPORTS", [Report(notebook=str(nb), html="boom.html", title="boom")])
+    assert main(["--out", str(tmp_path / "out")]) == 1
+    assert (tmp_path / "out" / "index.html").exists()
+
+
+# ---------------------------------------------------------------- browser
+def _flame_click(page, container="div.pk-flame"):
+    """Click a mid-sized frame of the first flame graph; return (frame width, svg width)."""
+    graph = page.locator(container).first
+    svg_w = graph.locator("svg.pk-flame-svg").bounding_box()["width"]
+    row = page.evaluate("""([sel, w]) => {
+        const g = document.querySelector(sel);
+        let best = null, bw = 0;
+        for (const f of g.querySelectorAll('svg.pk-frame[data-i]:not([data-root])')) {
+            const r = f.querySelector('rect').getBoundingClientRect();
+            if (r.width > 20 && r.width < 0.6 * w && r.width > bw) { best = f.dataset.i; bw = r.width; }
+        }
+        return best;
+    }""", [container, svg_w])
+    assert row is not None
+    rect = graph.locator(f'svg.pk-frame[data-i="{row}"] > rect')
+    before = rect.bounding_box()["width"]
+    rect.click()
+    return before, rect.bounding_box()["width"], svg_w
+
+
+def test_browser_demo_report(built):
+    from browser import open_page
+    with open_page(built["out"] / "demo.html") as page:
+        code = page.locator(".jp-CodeCell .jp-Cell-inputWrapper").first
+        button = page.locator("#pk-toggle-code")
+        assert code.is_hidden() and button.text_content() == "Show code"
+        button.click()
+        assert code.is_visible() and button.text_content() == "Hide code"
+        button.click()
+        assert code.is_hidden()
+        assert page.locator("#pk-toc a").count() == 5
+        before, after, svg_w = _flame_click(page)
+        assert before < 0.7 * svg_w and after == pytest.approx(svg_w, rel=0.02)
+        assert page.console_errors == []
+        assert page.foreign_requests() == [], page.requests
+    with open_page(built["out"] / "index.html") as page:
+        assert page.locator('a[href="demo.html"]').count() == 1
+        assert page.console_errors == [] and page.foreign_requests() == []
+
+
+# ---------------------------------------------------------------- the real notebooks
+@pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.name)
+def test_registered_report_builds(report, tmp_path, fleet_dir):
+    if not (ROOT / report.notebook).is_file():
+        pytest.skip(f"{report.notebook} does not exist yet")
+    r = build_report(report, tmp_path)
+    assert r.status == "built", r.message
+    page = (tmp_path / report.html).read_text(encoding="utf-8")
+    assert external_references(page) == []
+    if report.markdown:
+        assert "<script" not in (tmp_path / report.markdown).read_text(encoding="utf-8").lower()
+    if 'class="pk-flame"' in page:
+        from browser import open_page
+        with open_page(tmp_path / report.html) as p:
+            before, after, svg_w = _flame_click(p)
+            assert after == pytest.approx(svg_w, rel=0.02)
+            assert p.console_errors == []
+            assert p.foreign_requests() == [], p.requests
+
+
+def test_fleet_archive_path(tmp_path):
+    (tmp_path / "pprof-normal").mkdir()
+    (tmp_path / "pprof-bad-cpu.tar.gz").write_bytes(b"")
+    assert paths.fleet_archive_path(tmp_path, "pprof-normal") == tmp_path / "pprof-normal"
+    assert paths.fleet_archive_path(tmp_path, "pprof-bad-cpu") == tmp_path / "pprof-bad-cpu.tar.gz"
