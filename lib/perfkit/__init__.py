@@ -8,6 +8,7 @@ from .views.top import top
 __version__ = "0.1.0"
 from . import paths
 from .sources.archive import DebugArchive, load_archive
+from .sources.collect import CollectError, collect
 from .sources.trace_header import TraceFile, detect_trace
 from .units import format_value
 from .model.filter import apply_filters

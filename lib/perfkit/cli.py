@@ -139,6 +139,13 @@ def cmd_export(a):
     return 0
 
 
+def cmd_collect(a):
+    from .sources.collect import collect
+    arch = collect(a.url, a.output, cpu_seconds=a.seconds, trace_seconds=a.trace_seconds, timeout=a.timeout,
+                   force=a.force)
+    return 1 if arch.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="perfkit", description="Investigate Go profiles and debug archives.")
     ap.add_argument("--version", action="version", version=f"perfkit {__import__('perfkit').__version__}")
@@ -187,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="replace an existing output file")
     _add_filters(sp)
     sp.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("collect", help="pull a debug archive from a Go /debug/pprof/ endpoint")
+    sp.add_argument("url", help="server base URL, e.g. http://127.0.0.1:6060 (the /debug/pprof/ path is added)")
+    sp.add_argument("-o", "--output", required=True, help="new (or empty) directory to write the archive into")
+    sp.add_argument("--seconds", type=float, default=10, help="CPU profile duration (default 10)")
+    sp.add_argument("--trace-seconds", type=float, default=1, help="execution trace duration (default 1)")
+    sp.add_argument("--timeout", type=float, default=30, help="per-request timeout beyond the recording time")
+    sp.add_argument("--force", action="store_true", help="write into a non-empty directory")
+    sp.set_defaults(func=cmd_collect)
 
     from .render.cli_commands import register as register_render
     register_render(sub)

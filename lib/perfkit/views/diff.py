@@ -19,6 +19,19 @@ Z95 = 1.959963984540054
 NORMALIZE = (None, "per_second", "total")
 
 
+def normalization_scales(base: Profile, target: Profile, normalize: str | None,
+                         base_total: float, target_total: float) -> tuple[float, float]:
+    """Factors for base and target values: per second of each duration, or base scaled to the target's total."""
+    if normalize == "per_second":
+        for p in (base, target):
+            if p.duration_nanos <= 0:
+                raise OptionError(p.source, "cannot normalise per second: the profile has no duration")
+        return 1e9 / base.duration_nanos, 1e9 / target.duration_nanos
+    if normalize == "total":
+        return (target_total / base_total if base_total else 1.0), 1.0
+    return 1.0, 1.0
+
+
 def _count_index(p: Profile) -> int | None:
     """The sample type holding raw sample counts, if the profile is a sampled CPU profile."""
     for i, t in enumerate(p.sample_types):
@@ -55,15 +68,7 @@ def diff(base: Profile, target: Profile, sample_index=None, granularity: str = "
     df = b.merge(t, how="outer", left_index=True, right_index=True, suffixes=("_base", "_target")).fillna(0)
     df = df.rename(columns={"flat_base": "base_flat", "cum_base": "base_cum",
                             "flat_target": "target_flat", "cum_target": "target_cum"})
-    bscale, tscale = 1.0, 1.0
-    if normalize == "per_second":
-        for p in (base, target):
-            if p.duration_nanos <= 0:
-                raise OptionError(p.source, "cannot normalise per second: the profile has no duration")
-        bscale, tscale = 1e9 / base.duration_nanos, 1e9 / target.duration_nanos
-    elif normalize == "total":
-        bt, tt = base.total(bcol), target.total(tcol)
-        bscale = tt / bt if bt else 1.0
+    bscale, tscale = normalization_scales(base, target, normalize, base.total(bcol), target.total(tcol))
     if normalize is None:
         for c in ("base_flat", "base_cum", "target_flat", "target_cum"):
             df[c] = df[c].astype(np.int64)

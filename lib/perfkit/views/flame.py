@@ -131,16 +131,9 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
         raise OptionError(target.source, f"normalize must be 'total', 'per_second' or None, not {normalize!r}")
     tb = call_tree(base, sample_index, order="bfs", **filters)
     tt = call_tree(target, sample_index, order="bfs", **filters)
-    bs = ts = 1.0
-    if normalize == "per_second":
-        for p in (base, target):
-            if p.duration_nanos <= 0:
-                raise OptionError(p.source, "no duration: cannot normalise per second")
-        bs, ts = 1e9 / base.duration_nanos, 1e9 / target.duration_nanos
-    elif normalize == "total":
-        btot = tb.loc[tb.parent == -1, "total"].sum()
-        ttot = tt.loc[tt.parent == -1, "total"].sum()
-        bs = ttot / btot if btot else 1.0
+    from .diff import normalization_scales
+    bs, ts = normalization_scales(base, target, normalize, tb.loc[tb.parent == -1, "total"].sum(),
+                                  tt.loc[tt.parent == -1, "total"].sum())
     shape, other, s_shape, s_other = (tb, tt, bs, ts) if reverse else (tt, tb, ts, bs)
     grand = float(shape.loc[shape.parent == -1, "total"].abs().sum())
     lay = _merge_small(shape, min_fraction * grand)
