@@ -206,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .render.cli_commands import register as register_render
     register_render(sub)
+    from .trace.cli import register as register_trace
+    register_trace(sub)
     return ap
 
 

@@ -1,0 +1,257 @@
+"""Parser for the pre-1.22 runtime/trace format family (headers ``go 1.11 trace`` .. ``go 1.21 trace``).
+
+Written from the format description in Go's runtime/trace.go (1.11-1.21) and
+internal/trace: a file is a 16-byte header followed by per-P *batches*. Each
+event starts with one byte ``type | (nargs-1) << 6``; arguments are unsigned
+LEB128 varints; with the top bits equal to 3 the arguments are prefixed by
+their byte length. The first argument of a timed event is the tick delta from
+the previous event of the batch. ``String`` and ``Stack`` records build the
+dictionaries, ``Frequency`` gives ticks per second.
+
+Events are decoded into typed column arrays (``array``), then merged across
+Ps by timestamp with numpy. The result is a :class:`perfkit.trace.model.Trace`
+whose event names are the names Go's own parser uses for this format (the
+``...Local`` variants are folded into their plain forms, as Go does).
+"""
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+
+from ..errors import TraceError
+from .model import Trace
+
+# code: (name, min minor version, has stack, number of named args)
+_DESC = [
+    ("None", 5, False, 0), ("Batch", 5, False, 2), ("Frequency", 5, False, 1), ("Stack", 5, False, 2),
+    ("Gomaxprocs", 5, True, 1), ("ProcStart", 5, False, 1), ("ProcStop", 5, False, 0),
+    ("GCStart", 5, True, 1), ("GCDone", 5, False, 0), ("GCSTWStart", 5, False, 1),
+    ("GCSTWDone", 5, False, 0), ("GCSweepStart", 5, True, 0), ("GCSweepDone", 5, False, 2),
+    ("GoCreate", 5, True, 2), ("GoStart", 5, False, 2), ("GoEnd", 5, False, 0),
+    ("GoStop", 5, True, 0), ("GoSched", 5, True, 0), ("GoPreempt", 5, True, 0),
+    ("GoSleep", 5, True, 0), ("GoBlock", 5, True, 0), ("GoUnblock", 5, True, 2),
+    ("GoBlockSend", 5, True, 0), ("GoBlockRecv", 5, True, 0), ("GoBlockSelect", 5, True, 0),
+    ("GoBlockSync", 5, True, 0), ("GoBlockCond", 5, True, 0), ("GoBlockNet", 5, True, 0),
+    ("GoSysCall", 5, True, 0), ("GoSysExit", 5, False, 3), ("GoSysBlock", 5, False, 0),
+    ("GoWaiting", 5, False, 1), ("GoInSyscall", 5, False, 1), ("HeapAlloc", 5, False, 1),
+    ("HeapGoal", 5, False, 1), ("TimerGoroutine", 5, False, 1), ("FutileWakeup", 5, False, 0),
+    ("String", 7, False, 0), ("GoStartLocal", 7, False, 1), ("GoUnblockLocal", 7, True, 1),
+    ("GoSysExitLocal", 7, False, 2), ("GoStartLabel", 8, False, 3), ("GoBlockGC", 8, True, 0),
+    ("GCMarkAssistStart", 9, True, 0), ("GCMarkAssistDone", 9, False, 0),
+    ("UserTaskCreate", 11, True, 3), ("UserTaskEnd", 11, True, 1), ("UserRegion", 11, True, 3),
+    ("UserLog", 11, True, 2), ("CPUSample", 19, True, 3),
+]
+NAMES = [d[0] for d in _DESC]
+EV = {n: i for i, n in enumerate(NAMES)}
+_UNTIMED = {EV["Batch"], EV["Frequency"], EV["TimerGoroutine"]}
+# expected raw argument count (timestamp delta + named args + stack)
+_NARGS = [(d[3] + (1 if d[2] else 0) + (0 if i in _UNTIMED else 1)) for i, d in enumerate(_DESC)]
+_HAS_STACK = [d[2] for d in _DESC]
+_LOCAL = {EV["GoStartLocal"]: EV["GoStart"], EV["GoUnblockLocal"]: EV["GoUnblock"],
+          EV["GoSysExitLocal"]: EV["GoSysExit"]}
+_STARTS_G = {EV["GoStart"], EV["GoStartLocal"], EV["GoStartLabel"]}
+_ENDS_G = {EV[n] for n in ("GoEnd", "GoStop", "GoSched", "GoPreempt", "GoSleep", "GoBlock",
+                           "GoBlockSend", "GoBlockRecv", "GoBlockSelect", "GoBlockSync",
+                           "GoBlockCond", "GoBlockNet", "GoSysBlock", "GoBlockGC")}
+_G_FROM_ARG = {EV["GoSysExit"], EV["GoSysExitLocal"], EV["GoWaiting"], EV["GoInSyscall"]}
+MAX_U64 = (1 << 64) - 1
+HEADER_LEN = 16
+
+
+def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace:
+    if minor < 11 or minor > 21:
+        raise TraceError(source, f"go 1.{minor} trace is outside the supported pre-1.22 range 1.11-1.21", 0)
+    mv = memoryview(data)
+    n = len(data)
+    off = HEADER_LEN
+    # event columns
+    c_ts, c_type, c_p, c_g = array("q"), array("B"), array("q"), array("q")
+    c_a = [array("Q"), array("Q"), array("Q"), array("Q")]
+    c_stk, c_ord = array("q"), array("q")
+    strings: dict[int, str] = {}
+    stacks: dict[int, list[tuple[int, int, int, int]]] = {}
+    timer_goids: set[int] = set()
+    ticks = 0
+    last_g_of_p: dict[int, int] = {}
+    cur_p = None
+    last_ts = 0
+    last_g = 0
+    nargs_tab, hasstk, untimed = _NARGS, _HAS_STACK, _UNTIMED
+    ev_string, ev_batch, ev_stack, ev_freq, ev_timer = (EV["String"], EV["Batch"], EV["Stack"],
+                                                        EV["Frequency"], EV["TimerGoroutine"])
+    ev_cpu, ev_userlog = EV["CPUSample"], EV["UserLog"]
+    inline_strings: dict[str, int] = {}
+
+    def uvarint(pos: int, limit: int) -> tuple[int, int]:
+        v = 0
+        shift = 0
+        start = pos
+        while True:
+            if pos >= limit:
+                if limit < n:
+                    raise TraceError(source, "malformed varint: runs past the end of its argument block", start)
+                raise TraceError(source, "truncated trace: varint runs past the end of the data", start)
+            b = data[pos]
+            pos += 1
+            if shift == 63 and b > 1:
+                raise TraceError(source, "malformed varint: value overflows 64 bits", start)
+            v |= (b & 0x7F) << shift
+            if b < 0x80:
+                return v, pos
+            shift += 7
+            if shift > 63:
+                raise TraceError(source, "malformed varint: longer than 10 bytes", start)
+
+    seq = 0
+    while off < n:
+        ev_off = off
+        b = data[off]
+        off += 1
+        typ = b & 0x3F
+        narg = (b >> 6) + 1
+        if typ == 0 or typ >= len(_DESC) or _DESC[typ][1] > minor:
+            raise TraceError(source, f"unknown event type {typ} for go 1.{minor} trace", ev_off)
+        if typ == ev_string:
+            sid, off = uvarint(off, n)
+            ln, off = uvarint(off, n)
+            if sid == 0:
+                raise TraceError(source, "string has invalid id 0", ev_off)
+            if ln == 0 or ln > 1_000_000:
+                raise TraceError(source, f"string has invalid length {ln}", ev_off)
+            if off + ln > n:
+                raise TraceError(source, "truncated trace: string runs past the end of the data", ev_off)
+            if sid in strings:
+                raise TraceError(source, f"string has duplicate id {sid}", ev_off)
+            strings[sid] = bytes(mv[off:off + ln]).decode("utf-8", "replace")
+            off += ln
+            continue
+        if typ == ev_batch:
+            if narg != 2:
+                raise TraceError(source, f"Batch has {narg} arguments, want 2", ev_off)
+            pid, off = uvarint(off, n)
+            bts, off = uvarint(off, n)
+            if pid != MAX_U64 and pid > 0x7FFFFFFF:
+                raise TraceError(source, f"processor id {pid} is too large", ev_off)
+            if cur_p is not None:
+                last_g_of_p[cur_p] = last_g
+            cur_p = -1 if pid == MAX_U64 else pid
+            last_g = last_g_of_p.get(cur_p, 0)
+            last_ts = bts
+            continue
+        sargs = None
+        if narg <= 3:
+            args = []
+            for _ in range(narg):
+                v, off = uvarint(off, n)
+                args.append(v)
+        else:
+            ln, off = uvarint(off, n)
+            if ln > 2048:
+                raise TraceError(source, f"length-prefixed arguments too long: {ln} bytes (limit 2048)", ev_off)
+            end = off + ln
+            if end > n:
+                raise TraceError(source, "truncated trace: event arguments run past the end of the data", ev_off)
+            args = []
+            while off < end:
+                v, off = uvarint(off, end)
+                args.append(v)
+            if typ == ev_userlog:
+                ln, off = uvarint(off, n)
+                if ln > 1_000_000 or off + ln > n:
+                    raise TraceError(source, "truncated trace: log message runs past the end of the data", ev_off)
+                sargs = bytes(mv[off:off + ln]).decode("utf-8", "replace")
+                off += ln
+        if cur_p is None and typ != ev_stack and typ != ev_freq:
+            raise TraceError(source, f"event {NAMES[typ]} before the first batch header", ev_off)
+        if typ == ev_stack:
+            if len(args) < 2 or args[1] > 1000 or len(args) != 2 + 4 * args[1]:
+                raise TraceError(source, "Stack record has a bad number of frames", ev_off)
+            sid = args[0]
+            if sid and args[1]:
+                stacks[sid] = [tuple(args[2 + 4 * i: 6 + 4 * i]) for i in range(args[1])]
+            continue
+        want = nargs_tab[typ]
+        if len(args) != want:
+            raise TraceError(source, f"{NAMES[typ]} has {len(args)} arguments, want {want}", ev_off)
+        if typ == ev_freq:
+            ticks = args[0]
+            if ticks <= 0:
+                raise TraceError(source, "Frequency is zero", ev_off)
+            continue
+        if typ == ev_timer:
+            timer_goids.add(args[0])
+            continue
+        if typ == ev_cpu:
+            # [ts delta, real ts, p, g, stack]: kept aside, like Go's parser does
+            ts, p, g, stk = args[1], args[2], args[3], args[4]
+            c_ts.append(min(ts, 2**63 - 1)); c_type.append(typ)
+            c_p.append(-1 if p == MAX_U64 or p > 2**62 else p); c_g.append(min(g, 2**63 - 1))
+            c_a[0].append(0); c_a[1].append(p); c_a[2].append(g); c_a[3].append(0)
+            c_stk.append(stk); c_ord.append(seq); seq += 1
+            continue
+        last_ts += args[0]
+        if last_ts >= 2**63:
+            raise TraceError(source, "timestamp overflows 63 bits", ev_off)
+        body = args[1:-1] if hasstk[typ] else args[1:]
+        stk = args[-1] if hasstk[typ] else 0
+        g = last_g
+        if typ in _STARTS_G:
+            last_g = g = body[0]
+        elif typ in _ENDS_G:
+            last_g = 0
+        elif typ in _G_FROM_ARG:
+            g = body[0]
+        if typ == ev_userlog:
+            body = list(body) + [0, 0]
+            body[3] = inline_strings.setdefault(sargs or "", len(inline_strings))
+        c_ts.append(last_ts); c_type.append(_LOCAL.get(typ, typ)); c_p.append(cur_p)
+        c_g.append(min(g, 2**63 - 1))
+        for i in range(4):
+            c_a[i].append(body[i] if i < len(body) else 0)
+        c_stk.append(stk if stk < 2**63 else 0); c_ord.append(seq); seq += 1
+    if ticks == 0:
+        raise TraceError(source, "no Frequency event in the trace (truncated?)", n)
+    return _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
+                   c_ts, c_type, c_p, c_g, c_a, c_stk)
+
+
+def _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
+            c_ts, c_type, c_p, c_g, c_a, c_stk) -> Trace:
+    ts = np.frombuffer(c_ts, np.int64).copy()
+    typ = np.frombuffer(c_type, np.uint8).copy()
+    args = np.stack([np.frombuffer(a, np.uint64) for a in c_a], axis=1) if len(ts) else np.zeros((0, 4), np.uint64)
+    # GoSysExit's real timestamp is its third argument (Go's parser moves it there, then re-sorts)
+    sx = (typ == EV["GoSysExit"]) & (args[:, 2] != 0)
+    ts[sx] = args[sx, 2].astype(np.int64)
+    order = np.argsort(ts, kind="stable")
+    ts, typ, args = ts[order], typ[order], args[order]
+    p = np.frombuffer(c_p, np.int64)[order]
+    g = np.frombuffer(c_g, np.int64)[order]
+    stk = np.frombuffer(c_stk, np.int64)[order]
+    if len(ts):
+        ts = ((ts - ts[0]).astype(np.float64) * (1e9 / float(ticks))).astype(np.int64)
+    # stacks -> frame table (frames deduplicated by pc, as Go's parser keeps one frame per pc)
+    pc_index: dict[int, int] = {}
+    f_pc, f_fn, f_file, f_line = [], [], [], []
+    stack_index: dict[int, tuple[int, int]] = {}
+    flat: list[int] = []
+    for sid, frames in stacks.items():
+        a = len(flat)
+        for pc, fn, fl, line in frames:
+            i = pc_index.get(pc)
+            if i is None:
+                i = pc_index[pc] = len(f_pc)
+                f_pc.append(pc); f_fn.append(strings.get(fn, "")); f_file.append(strings.get(fl, ""))
+                f_line.append(line)
+            flat.append(i)
+        stack_index[sid] = (a, len(flat))
+    stk[~np.isin(stk, np.fromiter(stack_index.keys(), np.int64, len(stack_index)))] = 0
+    return Trace(
+        source=source, version=f"1.{minor}", generation="legacy", type_names=list(NAMES),
+        ts=ts, type=typ, p=p, g=g, args=args, stack=stk, stack_index=stack_index,
+        stack_frames=np.asarray(flat, np.int64), frame_pc=np.asarray(f_pc, np.uint64),
+        frame_fn=np.asarray(f_fn, dtype=object), frame_file=np.asarray(f_file, dtype=object),
+        frame_line=np.asarray(f_line, np.int64), strings=strings, ticks_per_sec=int(ticks),
+        extra={"timer_goids": timer_goids, "inline_strings": list(inline_strings)},
+    )

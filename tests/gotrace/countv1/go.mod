@@ -1,0 +1,3 @@
+module countv1
+
+go 1.23

@@ -1,0 +1,3 @@
+module perfkit.test/gotrace
+
+go 1.22
