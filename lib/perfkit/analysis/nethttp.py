@@ -141,3 +141,47 @@ def requests_per_connection(allocs: Profile, *, request_fn: str = "net/http.read
     sd = math.sqrt(1 / max(r["samples"], 1e-9) + 1 / max(c["samples"], 1e-9))
     return {"ratio": ratio, "low": ratio * math.exp(-1.96 * sd), "high": ratio * math.exp(1.96 * sd),
             "requests": r, "connections": c}
+
+
+# the runtime reports goroutines that already existed when tracing began as
+# created by the code that started the trace
+TRACER_CREATORS = ("runtime/trace.Start", "net/http/pprof.Trace")
+
+
+def poisson_interval(n: int, z: float = 1.96) -> tuple[float, float]:
+    """Approximate 95 % interval of a Poisson count (Wilson-style, never negative)."""
+    if n <= 0:
+        return 0.0, z * z
+    half = z * math.sqrt(n + z * z / 4)
+    return max(0.0, n + z * z / 2 - half), n + z * z / 2 + half
+
+
+def trace_connections(trace) -> dict:
+    """New connections and requests per second of a net/http server, from a runtime trace.
+
+    Accepted connections are goroutines created by ``net/http.(*Server).Serve``
+    (one per connection); requests are goroutines created by
+    ``net/http.(*connReader).startBackgroundRead`` (HTTP/1.x starts one per
+    request whose body has been read). Per accepted connection: the CPU time
+    (execution) its goroutine got inside the window.
+    """
+    from ..trace import analysis as ta
+    secs = trace.duration_ns / 1e9
+    created = ta.goroutine_creation(trace)
+    by = created.groupby("creator")["created"].sum()
+    accepted = int(by.get("net/http.(*Server).Serve", 0))
+    requests = int(by.get("net/http.(*connReader).startBackgroundRead", 0))
+    pre = int(sum(by.get(c, 0) for c in TRACER_CREATORS))
+    gs = ta.goroutine_summary(trace)
+    conn = gs[gs["created_by"] == "net/http.(*Server).Serve"]
+    lo, hi = poisson_interval(accepted)
+    return {
+        "seconds": secs, "accepted": accepted, "accepted_per_s": accepted / secs,
+        "accepted_per_s_low": lo / secs, "accepted_per_s_high": hi / secs,
+        "requests": requests, "requests_per_s": requests / secs,
+        "existing_goroutines": pre,
+        "created_by": by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False),
+        "conn_exec_ms_median": float(conn["exec_ns"].median() / 1e6) if len(conn) else float("nan"),
+        "conn_exec_ms_mean": float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
+        "connections": conn,
+    }
