@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
+FUZZTIME ?= 10s
 
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.perfkit-installed
@@ -21,6 +22,7 @@ endif
 setup: $(STAMP)
 	@bash scripts/check-tools.sh
 	@if [ -f wordgame/go.mod ]; then \
+		bash scripts/make-dictionary.sh bin/words.txt; \
 		echo "building bin/wordgame"; \
 		cd wordgame && go build -o ../bin/wordgame ./cmd/wordgame; \
 	fi
@@ -39,7 +41,8 @@ tools:
 
 test: setup
 	@if [ -f wordgame/go.mod ]; then \
-		cd wordgame && go test -race ./...; \
+		cd wordgame && go vet ./... && go test -race -count=1 ./... && \
+		go test -run='^$$' -fuzz=FuzzGuessHandler -fuzztime=$(FUZZTIME) ./internal/server; \
 	fi
 	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
 
@@ -58,9 +61,6 @@ distclean: clean
 	rm -rf $(VENV)
 
 wordgame:
-	@if [ -x bin/wordgame ]; then \
-		exec bin/wordgame; \
-	else \
-		echo "wordgame: the wordgame server arrives in a later issue (bin/wordgame not built yet)" >&2; \
-		exit 1; \
-	fi
+	@bash scripts/make-dictionary.sh bin/words.txt
+	@cd wordgame && go build -o ../bin/wordgame ./cmd/wordgame
+	exec bin/wordgame -addr 127.0.0.1 -dict bin/words.txt

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"perfkit.local/wordgame/internal/game"
+	"perfkit.local/wordgame/internal/store"
+)
+
+// CORS headers, exactly as the original sends them.
+const (
+	corsAllowMethods = "POST, GET, OPTIONS, PUT, DELETE"
+	corsAllowHeaders = "Accept, Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization"
+)
+
+var allowed = map[string]string{
+	"/new":   "GET, POST, OPTIONS",
+	"/guess": "POST, OPTIONS",
+}
+
+// route dispatches the public API: path, then method.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	allow, ok := allowed[r.URL.Path]
+	if !ok {
+		writeError(w, http.StatusNotFound, "not found")
+		return
+	}
+	switch {
+	case r.Method == http.MethodOptions:
+		h := w.Header()
+		h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+		h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+		h.Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+	case r.URL.Path == "/new" && (r.Method == http.MethodGet || r.Method == http.MethodPost):
+		s.handleNew(w, r)
+	case r.URL.Path == "/guess" && r.Method == http.MethodPost:
+		s.handleGuess(w, r)
+	default:
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+allow)
+	}
+}
+
+func (s *Server) handleNew(w http.ResponseWriter, r *http.Request) {
+	// The body is ignored, but it is still bounded.
+	if _, err := s.readBody(w, r); err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	word := s.cfg.PickWord(s.cfg.Words)
+	st, err := s.cfg.Store.Create(word)
+	if err != nil { // only an invalid word, which the dictionary loader rules out
+		writeError(w, http.StatusInternalServerError, "cannot start game")
+		return
+	}
+	s.m.GameStarted()
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.Debug("game started", "request_id", requestID(r.Context()), "game_id", st.ID, "word", word)
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+type guessRequest struct {
+	ID    *string `json:"id"`
+	Guess *string `json:"guess"`
+}
+
+func (s *Server) handleGuess(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.m.GuessRejected()
+		writeBodyError(w, err)
+		return
+	}
+	var req guessRequest
+	if err := decodeObject(body, &req); err != nil {
+		s.m.GuessRejected()
+		writeError(w, http.StatusBadRequest, "body must be a JSON object: "+err.Error())
+		return
+	}
+	if req.ID == nil || *req.ID == "" {
+		s.m.GuessRejected()
+		writeError(w, http.StatusBadRequest, "missing id")
+		return
+	}
+	if req.Guess == nil {
+		s.m.GuessRejected()
+		writeError(w, http.StatusBadRequest, "missing guess")
+		return
+	}
+	letter, err := game.ParseGuess(*req.Guess)
+	if err != nil {
+		s.m.GuessRejected()
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.cfg.Store.Guess(*req.ID, letter)
+	if errors.Is(err, store.ErrNotFound) {
+		s.m.GuessRejected()
+		writeError(w, http.StatusNotFound, "game not found (unknown, finished or expired)")
+		return
+	} else if err != nil {
+		writeError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	s.m.Guess(res.Hit)
+	if res.Status != game.InProgress {
+		s.m.GameFinished(res.Status == game.Won)
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("game finished", "request_id", requestID(r.Context()), "game_id", res.State.ID,
+				"result", res.Status.String(), "word", res.Word)
+		}
+	}
+	writeJSON(w, http.StatusOK, res.State)
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// readBody reads the whole body, at most MaxBodyBytes.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := s.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, errTooLarge
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, errTooLarge
+	}
+	return b, err
+}
+
+func writeBodyError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	writeError(w, http.StatusBadRequest, "cannot read body")
+}
+
+// decodeObject accepts exactly one JSON object (unknown fields are ignored,
+// as in the original; trailing data is not).
+func decodeObject(b []byte, v any) error {
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) == 0 || t[0] != '{' {
+		return errors.New("not an object")
+	}
+	return json.Unmarshal(b, v)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
