@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the external tools perfkit needs: Go (`go`), Graphviz (`dot`) and,
-# for browser tests, Chromium (`chromium`).
+# for browser tests, Chromium (`chromium`); for monitoring tests, Prometheus (`prometheus`,
+# which brings promtool); for benchmarks, `wrk`.
 #
 # - Everything present: prints one summary line, exits 0.
 # - Something missing, running as root on Debian: installs the missing
@@ -41,6 +42,9 @@ check() {
     go_bin=$(find_go) || go_bin=""
     dot_bin=$(command -v dot 2>/dev/null) || dot_bin=""
     chromium_bin=$(find_chromium) || chromium_bin=""
+    prometheus_bin=$(command -v prometheus 2>/dev/null) || prometheus_bin=""
+    promtool_bin=$(command -v promtool 2>/dev/null) || promtool_bin=""
+    wrk_bin=$(command -v wrk 2>/dev/null) || wrk_bin=""
 }
 
 missing_pkgs() {
@@ -48,6 +52,8 @@ missing_pkgs() {
     [ -n "$dot_bin" ] || pkgs+=(graphviz)
     [ -n "$chromium_bin" ] || pkgs+=(chromium)
     [ -n "$go_bin" ] || pkgs+=(golang-go)
+    { [ -n "$prometheus_bin" ] && [ -n "$promtool_bin" ]; } || pkgs+=(prometheus)
+    [ -n "$wrk_bin" ] || pkgs+=(wrk)
     echo "${pkgs[*]:-}"
 }
 
@@ -79,11 +85,12 @@ version_of() {
         go) [ -n "$go_bin" ] && "$go_bin" env GOVERSION 2>/dev/null ;;
         dot) [ -n "$dot_bin" ] && "$dot_bin" -V 2>&1 | sed -n 's/.*version \([^ ]*\).*/dot \1/p' | head -n1 ;;
         chromium) [ -n "$chromium_bin" ] && "$chromium_bin" --version 2>/dev/null | head -n1 ;;
+        prometheus) [ -n "$prometheus_bin" ] && "$prometheus_bin" --version 2>&1 | head -n1 | awk '{print "prometheus " $3}' ;;
     esac
 }
 
 if [ -z "$pkgs" ]; then
-    echo "check-tools: ok: $(version_of go), $(version_of dot), $(version_of chromium || echo chromium)"
+    echo "check-tools: ok: $(version_of go), $(version_of dot), $(version_of chromium || echo chromium), $(version_of prometheus || echo prometheus), wrk"
     for h in "${hints[@]}"; do echo "check-tools: hint: $h"; done
     exit 0
 fi
@@ -93,6 +100,8 @@ fatal=0
 [ -n "$go_bin" ] || { echo "check-tools: MISSING go (Go toolchain)" >&2; fatal=1; }
 [ -n "$dot_bin" ] || { echo "check-tools: MISSING dot (Graphviz)" >&2; fatal=1; }
 [ -n "$chromium_bin" ] || echo "check-tools: WARNING chromium not found (needed only by browser tests)" >&2
+[ -n "$promtool_bin" ] || echo "check-tools: WARNING prometheus/promtool not found (needed by the monitoring tests)" >&2
+[ -n "$wrk_bin" ] || echo "check-tools: WARNING wrk not found (needed only by bench/)" >&2
 for h in "${hints[@]}"; do echo "check-tools: hint: $h" >&2; done
 
 if [ "$(uname -s)" = Darwin ]; then

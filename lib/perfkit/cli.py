@@ -208,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_render(sub)
     from .trace.cli import register as register_trace
     register_trace(sub)
+    from .wordgame.cli import register as register_wordgame
+    register_wordgame(sub)
     return ap
 
 

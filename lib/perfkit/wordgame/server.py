@@ -16,6 +16,8 @@ from pathlib import Path
 from ..errors import PerfkitError, ToolMissingError
 from ..paths import repo_root
 
+_SIGTERM = signal.SIGTERM   # the class below has a method named `signal`
+
 DEFAULT_WORDS = ("APPLE", "BANANA", "CHERRY", "ORANGE", "PYTHON", "GOPHER", "KERNEL", "SOCKET")
 
 
@@ -142,7 +144,7 @@ class WordgameServer:
         if self.alive:
             self.proc.send_signal(sig)
 
-    def stop(self, timeout: float = 15.0, sig: int = signal.SIGTERM) -> int | None:
+    def stop(self, timeout: float = 15.0, sig: int = _SIGTERM) -> int | None:
         """Stop (SIGTERM, then SIGKILL after timeout) and return the exit code."""
         if self.proc is None:
             return None

@@ -1,0 +1,3 @@
+module perfkit.local/defective-wordgame
+
+go 1.22

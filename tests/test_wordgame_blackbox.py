@@ -1,0 +1,63 @@
+"""The black-box suite proves itself against the deliberately defective server and passes on ours."""
+from __future__ import annotations
+
+import pytest
+
+from perfkit.wordgame import blackbox
+from perfkit.wordgame.defective import DefectiveServer
+
+# Defect class -> the test that must report it, and a phrase of its finding.
+EXPECTED = {
+    "404 for missing games": ("test_missing_game_is_404", "unknown id -> 500"),
+    "plain-text errors": ("test_error_bodies_are_json", "text/plain"),
+    "no 405": ("test_unsupported_methods_are_405", "PUT /new -> 200"),
+    "panics after an error (EOF)": ("test_exactly_one_response_per_bad_request", "no response at all"),
+    "rejected guess applied": ("test_rejected_guess_changes_nothing", "still applied its first letter"),
+    "no body limit": ("test_request_body_is_limited", "no body size limit"),
+    "no timeouts": ("test_slow_clients_are_timed_out", "no timeout for slow clients"),
+    "no TTL eviction": ("test_idle_games_are_evicted", "no eviction"),
+    "5xx under fuzzing": ("test_schemathesis_no_5xx_and_conforms", "Server error"),
+    "crash under concurrency": ("test_concurrent_games_stay_consistent",
+                                "process died during test_concurrent_games_stay_consistent"),
+}
+
+
+@pytest.fixture(scope="module")
+def defective_run():
+    with DefectiveServer() as srv:
+        res = blackbox.run(srv.url, group="hardening", word=srv.word, pid=srv.pid, slow_timeout=2, ttl=1,
+                           examples=10, timeout=300)
+        res.server_alive = srv.alive
+        res.server_log = srv.log()
+    print("\n" + res.table())
+    return res
+
+
+@pytest.mark.parametrize("defect", list(EXPECTED))
+def test_defective_server_each_defect_is_one_finding(defective_run, defect):
+    test, phrase = EXPECTED[defect]
+    rows = defective_run.findings[defective_run.findings["test"] == test]
+    assert len(rows) == 1, defective_run.table()
+    row = rows.iloc[0]
+    assert row.outcome == "failed", (defect, row.to_dict())
+    assert phrase in row.finding, (defect, row.finding)
+    assert "\n" not in row.finding
+
+
+def test_defective_server_crash_is_reported_once_and_the_rest_not_run(defective_run):
+    df = defective_run.findings
+    assert not defective_run.server_alive
+    assert "fatal error: concurrent map" in defective_run.server_log
+    died = df[df["finding"].str.startswith("process died during")]
+    assert len(died) == 1
+    after = df.iloc[df.index.get_loc(died.index[0]) + 1:]
+    assert len(after) >= 1 and set(after["outcome"]) == {"not run"}, defective_run.table()
+    assert not defective_run.ok and defective_run.returncode != 0
+    # every failing row is a distinct finding, nothing cascades
+    assert df["outcome"].isin(["failed", "not run", "skipped"]).sum() == len(df)
+
+
+def test_defective_server_passes_the_contract():
+    with DefectiveServer() as srv:
+        res = blackbox.run(srv.url, group="contract", word=srv.word, examples=10, timeout=300)
+    assert res.ok, res.table()
