@@ -45,6 +45,7 @@ check() {
     prometheus_bin=$(command -v prometheus 2>/dev/null) || prometheus_bin=""
     promtool_bin=$(command -v promtool 2>/dev/null) || promtool_bin=""
     wrk_bin=$(command -v wrk 2>/dev/null) || wrk_bin=""
+    compose_bin=$(command -v docker-compose 2>/dev/null) || compose_bin=""
 }
 
 missing_pkgs() {
@@ -54,6 +55,7 @@ missing_pkgs() {
     [ -n "$go_bin" ] || pkgs+=(golang-go)
     { [ -n "$prometheus_bin" ] && [ -n "$promtool_bin" ]; } || pkgs+=(prometheus)
     [ -n "$wrk_bin" ] || pkgs+=(wrk)
+    [ -n "$compose_bin" ] || pkgs+=(docker-compose)
     echo "${pkgs[*]:-}"
 }
 
@@ -102,6 +104,7 @@ fatal=0
 [ -n "$chromium_bin" ] || echo "check-tools: WARNING chromium not found (needed only by browser tests)" >&2
 [ -n "$promtool_bin" ] || echo "check-tools: WARNING prometheus/promtool not found (needed by the monitoring tests)" >&2
 [ -n "$wrk_bin" ] || echo "check-tools: WARNING wrk not found (needed only by bench/)" >&2
+[ -n "$compose_bin" ] || echo "check-tools: WARNING docker-compose not found (only validates monitoring/docker-compose.yml)" >&2
 for h in "${hints[@]}"; do echo "check-tools: hint: $h" >&2; done
 
 if [ "$(uname -s)" = Darwin ]; then

@@ -1,0 +1,44 @@
+"""Grafana dashboard helpers: every PromQL expression, with Grafana variables substituted."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .prometheus import monitoring_dir
+
+
+def load_dashboard(path=None) -> dict:
+    path = Path(path) if path else monitoring_dir() / "grafana" / "dashboards" / "wordgame.json"
+    return json.loads(path.read_text())
+
+
+def _panels(panels):
+    for p in panels:
+        yield p
+        yield from _panels(p.get("panels", []))
+
+
+def dashboard_exprs(dashboard: dict | None = None, *, rate_interval="10s", variables: dict | None = None):
+    """``(panel title, refId, expr)`` for every Prometheus target of every panel, with
+    ``$__rate_interval``/``$__interval``/``$__range`` replaced by ``rate_interval``
+    and template variables by ``variables`` (default: each variable's current value)."""
+    d = dashboard or load_dashboard()
+    vals = {}
+    for v in d.get("templating", {}).get("list", []):
+        cur = v.get("current", {}).get("value")
+        if isinstance(cur, list):
+            cur = "|".join(cur)
+        vals[v["name"]] = cur if cur not in (None, "$__all") else ".*"
+    vals.update(variables or {})
+    out = []
+    for p in _panels(d.get("panels", [])):
+        for t in p.get("targets", []):
+            expr = t.get("expr")
+            if not expr:
+                continue
+            e = re.sub(r"\$__(rate_interval|interval|range)\b", rate_interval, expr)
+            for k, v in sorted(vals.items(), key=lambda kv: -len(kv[0])):
+                e = e.replace("${" + k + "}", str(v)).replace("$" + k, str(v))
+            out.append((p.get("title", ""), t.get("refId", ""), e))
+    return out
