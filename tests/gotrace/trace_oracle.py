@@ -3,7 +3,11 @@
 * pre-1.22 event counts: tests/gotrace/countv1 (this folder) built against an unmodified copy
   of $GOROOT/src/internal/trace/internal/tracev1 (the parser `go tool trace`
   itself uses for 1.11-1.21 traces), copied into a temporary module at test time.
-* 1.22+ event counts: `go tool trace -d=footprint` (the tool's wire-format reader).
+* 1.22+ event counts: `go tool trace -d=footprint` (the tool's wire-format reader; it prints
+  one row per wire event type, named as in $GOROOT/src/internal/trace/tracev2/events.go, with
+  structural records -- EventBatch, Strings/String, Stacks/Stack, Sync, Frequency,
+  ClockSnapshot, EndOfGeneration -- counted too). perfkit names its types the same way and
+  reports the structural records through Trace.extra["extra_counts"].
 * blocking profiles: `go tool trace -pprof=TYPE`, decoded with perfkit.
 """
 from __future__ import annotations
@@ -63,3 +67,15 @@ def go_pprof(go: str, trace: Path, kind: str) -> bytes:
     r = subprocess.run([go, "tool", "trace", f"-pprof={kind}", str(trace)], capture_output=True,
                        check=True, env=_env())
     return r.stdout
+
+
+def make_trace(go: str, workdir: Path, out: Path, duration: str = "1s", workers: int = 4) -> Path:
+    """Build tests/gotrace (this folder) with the local Go and let it write a trace to ``out``.
+    The trace is in the format of that Go (``go 1.26 trace`` for Go 1.26)."""
+    exe = Path(workdir) / "gotrace.bin"
+    if not exe.exists():
+        subprocess.run([go, "build", "-o", str(exe), "."], cwd=GOTRACE, check=True, env=_env(),
+                       capture_output=True)
+    subprocess.run([str(exe), "-o", str(out), "-d", duration, "-workers", str(workers)], check=True,
+                   capture_output=True)
+    return Path(out)

@@ -122,7 +122,11 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     nxt = np.append(starts[1:], n)          # first row of the following run
     sel = st[starts] == state
     if reason is not None:
-        sel &= np.fromiter((bool(reason(r)) for r in rs[starts]), bool, len(starts))
+        # evaluate the predicate once per distinct reason
+        cand = np.flatnonzero(sel)
+        codes, uniq = pd.factorize(rs[starts[cand]], use_na_sentinel=False)
+        ok = np.fromiter((bool(reason(r)) for r in uniq), bool, len(uniq))
+        sel[cand[~ok[codes]]] = False
     s = starts[sel]
     e = nxt[sel]
     closed = e < n
@@ -143,8 +147,35 @@ BLOCKING_KINDS = {
 
 
 def blocking_intervals(t: Trace, kind: str) -> pd.DataFrame:
+    """Spans counted by `go tool trace -pprof=KIND`. As Go does, each span is clipped to its
+    goroutine's lifetime window [first time it ran, end]: spans that end before (or when)
+    the goroutine first runs in the trace -- runnable from creation, or blocked/in a syscall
+    since the trace started -- count for nothing, and zero-length spans are dropped.
+    Goroutines that never ran keep all their spans."""
     state, pred = BLOCKING_KINDS[kind]
-    return intervals(t, state, pred)
+    iv = intervals(t, state, pred)
+    if len(iv) == 0:
+        return iv
+    fr = first_run(t)
+    start_w = fr.reindex(iv["g"].to_numpy()).to_numpy()
+    start_w = np.where(np.isnan(start_w), -np.inf, start_w)
+    s = np.maximum(iv["start"].to_numpy().astype(np.float64), start_w)
+    dur = iv["end"].to_numpy().astype(np.float64) - s
+    keep = dur > 0
+    iv = iv[keep].copy()
+    iv["duration"] = dur[keep].astype(np.int64)
+    return iv.reset_index(drop=True)
+
+
+def first_run(t: Trace) -> pd.Series:
+    """Per goroutine, the time it first ran in the trace (Go's GoroutineSummary.StartTime)."""
+    cache = t.extra.get("_first_run")
+    if cache is None:
+        tr = transitions(t)
+        r = tr[tr["state"].to_numpy() == RUNNING]
+        cache = r.groupby("g")["ts"].min()
+        t.extra["_first_run"] = cache
+    return cache
 
 
 # ---------------------------------------------------------------------------
