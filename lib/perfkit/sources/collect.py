@@ -37,6 +37,14 @@ class Step:
     seconds: float = 0.0     # how long the server records (profile, trace)
 
 
+def _silent(msg: str) -> None:
+    pass
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
 def _base(url: str) -> str:
     u = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
     if u.scheme not in ("http", "https") or not u.netloc:
@@ -61,15 +69,22 @@ def _get(url: str, timeout: float) -> bytes:
 
 
 def collect(url: str, out_dir: str | os.PathLike, *, cpu_seconds: float = 10, trace_seconds: float = 1,
-            timeout: float = 30, force: bool = False, progress: Callable[[str], None] | None = None,
+            timeout: float = 30, force: bool = False, progress: Callable[[str], None] | bool | None = None,
             steps: tuple[str, ...] | None = None) -> DebugArchive:
     """Pull a debug archive into ``out_dir`` and load it.
+
+    ``progress``: a callable for progress lines, False for none, default stderr.
 
     ``timeout`` bounds each request beyond the time the server records for.
     ``out_dir`` must be new or empty unless ``force``; files are written
     atomically. Raises CollectError when there is no pprof endpoint.
     """
-    say = progress or (lambda msg: print(msg, file=sys.stderr))
+    if progress is False:
+        say = _silent
+    elif callable(progress):
+        say = progress
+    else:
+        say = _stderr
     base = _base(url)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

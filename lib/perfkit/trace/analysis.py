@@ -333,3 +333,20 @@ def summary(t: Trace) -> dict:
             "goroutines_created": int((t.type == t.code("GoCreate")).sum()),
             "gc_count": gc["gc_count"], "gc_share": gc["gc_share"],
             "busy_p_share": float(util["busy_ps"].mean() / gmp) if gmp else 0.0}
+
+
+def longest_idle(t: Trace) -> dict:
+    """The longest stretch in which no P ran any goroutine: start and length in ms."""
+    sp = p_spans(t)
+    if sp.empty:
+        return {"start_ms": 0.0, "ms": t.duration_ns / 1e6}
+    s = sp["start"].to_numpy(np.int64)
+    e = sp["end"].to_numpy(np.int64)
+    order = np.argsort(s, kind="stable")
+    s, e = s[order], np.maximum.accumulate(e[order])
+    gaps = s[1:] - e[:-1]
+    if not len(gaps) or gaps.max() <= 0:
+        return {"start_ms": 0.0, "ms": 0.0}
+    i = int(np.argmax(gaps))
+    t0 = int(t.ts.min()) if t.n_events else 0
+    return {"start_ms": (e[i] - t0) / 1e6, "ms": float(gaps[i]) / 1e6}
