@@ -302,7 +302,7 @@ def test_browser_demo_report(built):
 def test_registered_report_builds(report, tmp_path, fleet_dir):
     if not (ROOT / report.notebook).is_file():
         pytest.skip(f"{report.notebook} does not exist yet")
-    r = build_report(report, tmp_path)
+    r = build_report(report, tmp_path, parameters=report.ci_parameters)
     assert r.status == "built", r.message
     page = (tmp_path / report.html).read_text(encoding="utf-8")
     assert external_references(page) == []

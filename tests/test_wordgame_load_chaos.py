@@ -1,17 +1,33 @@
-"""Short Locust runs (single and 2-worker distributed) and the chaos experiments in short mode."""
+"""Short Locust runs (single and 2-worker distributed), the fault proxy, and every chaos experiment in
+short mode (run once through ``run_all_chaos(short=True)``, then checked one by one)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
-from perfkit.wordgame.chaos import kill9_under_load, sigterm_under_load
+from perfkit.wordgame.chaos import run_all_chaos
+from perfkit.wordgame.client import Client
 from perfkit.wordgame.load import run_load
+from perfkit.wordgame.proxy import FaultProxy
 from perfkit.wordgame.server import WordgameServer
+
+EXPERIMENTS = ("latency_injection", "fault_injection", "cpu_starvation", "abandon_soak", "kill9_under_load",
+               "sigterm_under_load")
 
 
 @pytest.fixture(scope="module")
 def server():
     with WordgameServer(args=["-game-ttl", "5s"]) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def chaos():
+    t = time.monotonic()
+    summary = run_all_chaos(short=True)
+    summary.attrs["total_s"] = time.monotonic() - t
+    return summary
 
 
 def test_locust_short_run(server):
@@ -28,14 +44,81 @@ def test_locust_distributed_two_workers(server):
     assert s["requests"] > 50 and s["failures"] == 0, (s, r.output[-1000:])
 
 
-def test_chaos_kill9_and_restart():
-    with WordgameServer() as s:
-        df, v = kill9_under_load(s)
-    assert v["passed"], v
-    assert v["errors"] > 0 and len(df) > 50
+def test_proxy_delay_drop_and_bounds(server):
+    with FaultProxy(server.url, delay_ms=30, per="connection", max_seconds=10) as p, Client(p.url, timeout=3) as c:
+        first, second = c.new().elapsed, c.new().elapsed          # keep-alive: only the connect is delayed
+    assert first >= 0.03 and second < 0.03, (first, second)
+    with FaultProxy(server.url, drop_rate=1.0, drop_at="response", max_seconds=10) as p:
+        with Client(p.url, timeout=3) as c, pytest.raises(Exception):
+            c.new()
+    assert p.stats.dropped == 1 and p.stats.bytes_up > 0 and p.stats.bytes_down == 0
+    t = time.monotonic()
+    p = FaultProxy(server.url, max_seconds=0.3, max_connections=1).start()
+    with Client(p.url, timeout=3) as c:
+        assert c.new().status == 200
+    with Client(p.url, timeout=3) as c, pytest.raises(Exception):
+        c.new()                                                    # over max_connections: closed at once
+    p._thread.join(5)                                              # stops by itself at max_seconds
+    assert not p.running and time.monotonic() - t < 5 and p.stats.refused_over_limit == 1
+    with pytest.raises(ValueError):
+        FaultProxy("http://10.0.0.1:80")                           # loopback only
 
 
-def test_chaos_sigterm_no_failed_inflight():
-    s = WordgameServer().start()
-    df, v = sigterm_under_load(s)
+def test_run_all_chaos_summary(chaos):
+    assert list(chaos["experiment"]) == list(EXPERIMENTS)
+    assert {"experiment", "passed", "expectation", "observed", "seconds"} <= set(chaos.columns)
+    for v in chaos.attrs["verdicts"].values():
+        assert set(v) == {"experiment", "expectation", "observed", "passed"}
+    assert chaos["passed"].all(), chaos.to_string()
+    assert chaos.attrs["total_s"] < 70, chaos[["experiment", "seconds"]]
+
+
+def _get(chaos, name):
+    v = chaos.attrs["verdicts"][name]
     assert v["passed"], v
+    return chaos.attrs["frames"][name], v["observed"]
+
+
+def test_chaos_latency_injection(chaos):
+    df, o = _get(chaos, "latency_injection")
+    assert set(df["phase"]) == {"direct", "proxy", "proxy+delay"}
+    delayed = df[df["phase"] == "proxy+delay"]
+    base = df[df["phase"] == "proxy"]
+    rise_ms = (delayed["latency_s"].median() - base["latency_s"].median()) * 1000
+    assert 0.5 * o["delay_ms"] <= rise_ms <= 1.5 * o["delay_ms"], rise_ms
+    assert len(delayed) >= 20 and delayed["ok"].all()
+
+
+def test_chaos_fault_injection(chaos):
+    df, o = _get(chaos, "fault_injection")
+    err_rate = (~df["ok"]).mean()
+    assert abs(err_rate - o["drop_rate"]) <= 0.1, err_rate
+    assert o["client_errors"] == o["proxy_dropped"] or abs(o["client_errors"] - o["proxy_dropped"]) <= 4
+    assert o["server_5xx"] == 0 and o["healthz_ok"] and len(df) >= 50
+
+
+def test_chaos_cpu_starvation(chaos):
+    df, o = _get(chaos, "cpu_starvation")
+    assert set(df["phase"]) == {"normal", "starved"}
+    assert df["ok"].all() and o["rps_normal"] > 0 and o["rps_starved"] > 0
+    assert o["p99_starved_ms"] > 0 and o["p99_ratio"] is not None
+
+
+def test_chaos_abandon_soak(chaos):
+    df, o = _get(chaos, "abandon_soak")
+    assert len(df) >= 8 and df["t_s"].is_monotonic_increasing
+    assert df["games_evicted"].iloc[-1] > 0 and df["games_evicted"].is_monotonic_increasing
+    assert df["games_active"].max() <= o["active_bound"]
+    # without eviction the active gauge would be close to games started minus finished
+    assert df["games_active"].iloc[-1] < 0.5 * (df["games_started"].iloc[-1] - df["games_finished"].iloc[-1])
+    assert df["heap_inuse_bytes"].gt(0).all()
+
+
+def test_chaos_kill9_and_restart(chaos):
+    df, o = _get(chaos, "kill9_under_load")
+    assert o["errors"] > 0 and len(df) > 50 and o["game_lost_after_restart"]
+
+
+def test_chaos_sigterm_no_failed_inflight(chaos):
+    df, o = _get(chaos, "sigterm_under_load")
+    assert o["exit_code"] == 0 and o["failed_in_flight"] == 0 and len(df) > 20

@@ -67,6 +67,7 @@ class Report:
     requires: Callable[[], bool] | None = None
     requires_message: str | Callable[[], str] | None = None
     parameters: Mapping[str, object] = field(default_factory=dict)
+    ci_parameters: Mapping[str, object] = field(default_factory=dict)   # the short mode tests build
 
     @property
     def name(self) -> str:
@@ -93,7 +94,7 @@ REPORTS: list[Report] = [
            title="Fleet high CPU investigation", requires=fleet_archives_available,
            requires_message=missing_fleet_archives_message),
     Report(notebook="notebooks/02-wordgame.ipynb", html="wordgame.html", markdown=None,
-           title="wordgame: testing & monitoring", requires=None),
+           title="wordgame: testing & monitoring", requires=None, ci_parameters={"short": True}),
 ]
 
 

@@ -56,13 +56,18 @@ def _read(prefix: Path, name: str) -> pd.DataFrame:
 
 def run_load(target: str, users: int = 10, spawn_rate: float = 10, duration: float = 10, *, workers: int = 0,
              think: tuple[float, float] = (0.0, 0.0), abandon: float = 0.1, invalid: float = 0.02,
-             timeout: float | None = None) -> LoadResult:
-    """Run Locust headless for ``duration`` seconds; ``workers`` > 0 runs a master and that many workers."""
+             timeout: float | None = None, new_only: bool = False, taskset: str | None = None) -> LoadResult:
+    """Run Locust headless for ``duration`` seconds; ``workers`` > 0 runs a master and that many workers.
+
+    ``new_only``: every user only sends ``POST /new`` (for generator-ceiling comparisons with wrk).
+    ``taskset``: pin every Locust process to these CPUs (``taskset -c``), e.g. ``"1"``.
+    """
     users = int(min(max(1, users), MAX_USERS))
     duration = float(min(max(1, duration), MAX_DURATION))
     env = {**os.environ, "WORDGAME_THINK_MIN": str(think[0]), "WORDGAME_THINK_MAX": str(think[1]),
-           "WORDGAME_ABANDON": str(abandon), "WORDGAME_INVALID": str(invalid), "PYTHONUNBUFFERED": "1"}
-    locust = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--skip-log-setup", "--loglevel", "WARNING"]
+           "WORDGAME_ABANDON": str(abandon), "WORDGAME_INVALID": str(invalid), "PYTHONUNBUFFERED": "1",
+           "WORDGAME_NEW_ONLY": "1" if new_only else "0"}
+    locust = (["taskset", "-c", taskset] if taskset else []) + [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--skip-log-setup", "--loglevel", "WARNING"]
     timeout = timeout or duration + 60
     with tempfile.TemporaryDirectory(prefix="wordgame-locust-") as tmp:
         prefix = Path(tmp) / "run"

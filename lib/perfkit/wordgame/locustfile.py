@@ -4,6 +4,7 @@ Tunables (environment, so distributed workers inherit them):
   WORDGAME_THINK_MIN / WORDGAME_THINK_MAX  think time in seconds between requests (default 0 / 0)
   WORDGAME_ABANDON   share of games abandoned after a random number of guesses (default 0.1)
   WORDGAME_INVALID   share of guesses sent as invalid requests (two letters; default 0.02)
+  WORDGAME_NEW_ONLY  1: only POST /new (a generator-ceiling benchmark against one endpoint)
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from perfkit.wordgame.model import FREQUENCY, LETTER_WEIGHTS
 THINK = (float(os.environ.get("WORDGAME_THINK_MIN", 0)), float(os.environ.get("WORDGAME_THINK_MAX", 0)))
 ABANDON = float(os.environ.get("WORDGAME_ABANDON", 0.1))
 INVALID = float(os.environ.get("WORDGAME_INVALID", 0.02))
+NEW_ONLY = os.environ.get("WORDGAME_NEW_ONLY", "0") == "1"
 
 
 class Player(HttpUser):
@@ -29,6 +31,8 @@ class Player(HttpUser):
                 r.failure(f"/new {r.status_code}")
                 return
             st = r.json()
+        if NEW_ONLY:
+            return
         letters = list(FREQUENCY)
         # frequency-weighted order without replacement
         order = sorted(letters, key=lambda c: -random.random() ** (1.0 / LETTER_WEIGHTS[c]))
