@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ import yaml
 from ..errors import PerfkitError, ToolMissingError
 from ..metrics.parse import format_duration, seconds
 from ..paths import repo_root
+from ..ports import free_port
 
 APT_HINT = "Debian: apt-get install prometheus (it ships promtool too)"
 
@@ -37,11 +37,6 @@ def find_tool(name: str) -> str:
         raise ToolMissingError(name, f"{name} is needed for the monitoring tests ({APT_HINT})")
     return path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _hostport(target: str) -> str:

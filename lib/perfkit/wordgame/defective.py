@@ -6,7 +6,6 @@ prove it finds them. Never use it for anything else.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from ..paths import repo_root
 from .client import port_open
 from .server import WordgameError, go_binary
+from ..ports import free_port
 
 
 def source_dir() -> Path:
@@ -34,11 +34,6 @@ def build(out: str | os.PathLike | None = None) -> Path:
         raise WordgameError(src, "go build failed: " + r.stderr[-2000:])
     return out
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DefectiveServer:

@@ -9,7 +9,6 @@ several machines (give the workers ``--master-host``).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from ..ports import free_port
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MAX_USERS, MAX_DURATION = 2000, 3600
@@ -42,11 +42,6 @@ class LoadResult:
                 "rps": float(t["Requests/s"]), "p50_ms": float(t["50%"]), "p99_ms": float(t["99%"]),
                 "max_ms": float(t["Max Response Time"])}
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _read(prefix: Path, name: str) -> pd.DataFrame:
@@ -76,7 +71,7 @@ def run_load(target: str, users: int = 10, spawn_rate: float = 10, duration: flo
                 "--exit-code-on-error", "0"]
         procs = []
         if workers:
-            port = _free_port()
+            port = free_port()
             main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                      "--expect-workers", str(workers), "--expect-workers-max-wait", "30"]
         m = subprocess.Popen(main, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
