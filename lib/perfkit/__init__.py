@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from . import paths
 from .sources.archive import DebugArchive, load_archive
 from .sources.collect import CollectError, collect
+from .sources.goroutine_dump import goroutines_frame, parse_crash, parse_goroutines
 from .sources.trace_header import TraceFile, detect_trace
 from .units import format_value
 from .model.filter import apply_filters

@@ -71,6 +71,11 @@ class DefectiveServer:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def crash(self):
+        """The parsed crash (fatal error + goroutines) if the process died with one, else None."""
+        from ..sources.goroutine_dump import parse_crash
+        return parse_crash(self.log(), source=str(self.log_path))
+
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
 

@@ -132,6 +132,11 @@ class WordgameServer:
             time.sleep(0.05)
         raise WordgameError(self.url, "server is not ready: " + " | ".join(list(self.log)[-5:]))
 
+    def crash(self):
+        """The parsed crash in the server's output (panic or fatal error), else None."""
+        from ..sources.goroutine_dump import parse_crash
+        return parse_crash("\n".join(self.log), source=f"wordgame pid {self.pid}")
+
     @property
     def pid(self) -> int | None:
         return self.proc.pid if self.proc else None
