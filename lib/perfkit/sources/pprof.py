@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..errors import EmptyProfileError, ProfileError
 from ..model.profile import Profile, ValueType
+from ..model.prune import prune_frames
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -80,7 +81,7 @@ def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = 
         raise ProfileError(source, f"not a profile.proto message ({type(e).__name__}: {e})") from None
     box.append(msg)
     del msg
-    prof = _from_message(box, source)
+    prof = prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
     prof.raw_bytes = data
     if prof.is_empty and not allow_empty:
         raise EmptyProfileError(source, "profile has zero samples (pass allow_empty=True to load it anyway)")
