@@ -1,7 +1,6 @@
 """peek/edges, diff, merge, traces, call trees, exports: against go tool pprof where it can judge."""
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 

@@ -153,7 +153,7 @@ class Scraper:
             rows = list(self._rows)
         return normalize(pd.DataFrame(rows))
 
-    def save(self, path, format: str = "auto") -> "Path":
+    def save(self, path, format: str = "auto"):
         """Save the samples: ``parquet``, ``csv`` or ``text`` (a directory of exposition files).
 
         ``auto`` picks parquet when pyarrow is importable, otherwise csv.

@@ -1,11 +1,9 @@
 """Decode profile.proto (gzip-compressed or raw) into a perfkit Profile."""
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +11,7 @@ import pandas as pd
 from ..errors import EmptyProfileError, ProfileError
 from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
+from .files import read_input
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -47,17 +46,8 @@ def read_profile(path: str | os.PathLike, *, allow_empty: bool = False) -> Profi
 
     A profile with no samples raises EmptyProfileError unless allow_empty.
     """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except IsADirectoryError:
-        raise ProfileError(p, "is a directory, not a profile (use perfkit.load_archive)") from None
-    except FileNotFoundError:
-        raise ProfileError(p, "no such file") from None
-    except OSError as e:
-        reason = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
-        raise ProfileError(p, f"cannot read: {reason}") from None
-    return decode_profile(data, source=str(p), allow_empty=allow_empty)
+    data = read_input(path, ProfileError, "a profile (use perfkit.load_archive for a directory)")
+    return decode_profile(data, source=str(path), allow_empty=allow_empty)
 
 
 def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = False) -> Profile:

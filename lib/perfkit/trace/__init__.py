@@ -1,10 +1,10 @@
 """Go runtime/trace files: parsers for the pre-1.22 and 1.22+ formats, analyses, derived profiles."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ..errors import TraceError
+from ..sources.files import read_input
 from ..sources.trace_header import TraceFile, detect_trace
 from .model import Trace
 
@@ -17,14 +17,7 @@ def read_trace(src, source: str | None = None) -> Trace:
         tf = detect_trace(bytes(src), source or "<trace>")
     else:
         p = Path(src)
-        try:
-            data = p.read_bytes()
-        except IsADirectoryError:
-            raise TraceError(p, "is a directory, not a trace file") from None
-        except FileNotFoundError:
-            raise TraceError(p, "no such file") from None
-        except OSError as e:
-            raise TraceError(p, f"cannot read: {e.strerror or e}") from None
+        data = read_input(p, TraceError, "a trace file")
         tf = detect_trace(data, source or str(p))
     minor = int(tf.version.split(".")[1])
     if tf.generation == "legacy":

@@ -77,7 +77,7 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
     cur_p = None
     last_ts = 0
     last_g = 0
-    nargs_tab, hasstk, untimed = _NARGS, _HAS_STACK, _UNTIMED
+    nargs_tab, hasstk = _NARGS, _HAS_STACK
     ev_string, ev_batch, ev_stack, ev_freq, ev_timer = (EV["String"], EV["Batch"], EV["Stack"],
                                                         EV["Frequency"], EV["TimerGoroutine"])
     ev_cpu, ev_userlog = EV["CPUSample"], EV["UserLog"]

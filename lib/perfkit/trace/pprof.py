@@ -2,7 +2,6 @@
 selection and units as `go tool trace -pprof=net|sync|syscall|sched`)."""
 from __future__ import annotations
 
-import numpy as np
 
 from ..errors import OptionError
 from .analysis import BLOCKING_KINDS, blocking_intervals
