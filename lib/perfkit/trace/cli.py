@@ -59,21 +59,3 @@ def cmd_pprof(args, out=None) -> int:
         raise OptionError(args.path, f"unknown profile type {args.type!r}")
     write_blocking_profile(read_trace(args.path), args.type, args.output)
     return 0
-
-
-def main(argv=None) -> int:
-    """Standalone entry point (python -m perfkit.trace.cli ...), until wired into perfkit's CLI."""
-    import argparse
-    from ..errors import PerfkitError
-    ap = argparse.ArgumentParser(prog="perfkit")
-    register(ap.add_subparsers(dest="command", required=True))
-    args = ap.parse_args(argv)
-    try:
-        return args.func(args)
-    except PerfkitError as e:
-        print(f"perfkit: {e}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

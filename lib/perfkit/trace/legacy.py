@@ -20,7 +20,7 @@ from array import array
 import numpy as np
 
 from ..errors import TraceError
-from .model import Trace
+from .model import FrameTable, Trace
 
 # code: (name, min minor version, has stack, number of named args)
 _DESC = [
@@ -232,26 +232,12 @@ def _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
     if len(ts):
         ts = ((ts - ts[0]).astype(np.float64) * (1e9 / float(ticks))).astype(np.int64)
     # stacks -> frame table (frames deduplicated by pc, as Go's parser keeps one frame per pc)
-    pc_index: dict[int, int] = {}
-    f_pc, f_fn, f_file, f_line = [], [], [], []
-    stack_index: dict[int, tuple[int, int]] = {}
-    flat: list[int] = []
-    for sid, frames in stacks.items():
-        a = len(flat)
-        for pc, fn, fl, line in frames:
-            i = pc_index.get(pc)
-            if i is None:
-                i = pc_index[pc] = len(f_pc)
-                f_pc.append(pc); f_fn.append(strings.get(fn, "")); f_file.append(strings.get(fl, ""))
-                f_line.append(line)
-            flat.append(i)
-        stack_index[sid] = (a, len(flat))
+    table = FrameTable()
+    stack_index = {sid: table.add(frames, strings) for sid, frames in stacks.items()}
     stk[~np.isin(stk, np.fromiter(stack_index.keys(), np.int64, len(stack_index)))] = 0
     return Trace(
         source=source, version=f"1.{minor}", generation="legacy", type_names=list(NAMES),
         ts=ts, type=typ, p=p, g=g, args=args, stack=stk, stack_index=stack_index,
-        stack_frames=np.asarray(flat, np.int64), frame_pc=np.asarray(f_pc, np.uint64),
-        frame_fn=np.asarray(f_fn, dtype=object), frame_file=np.asarray(f_file, dtype=object),
-        frame_line=np.asarray(f_line, np.int64), strings=strings, ticks_per_sec=int(ticks),
+        **table.columns(), strings=strings, ticks_per_sec=int(ticks),
         extra={"timer_goids": timer_goids, "inline_strings": list(inline_strings)},
     )

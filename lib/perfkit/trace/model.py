@@ -115,3 +115,35 @@ def _unique_cats(names: np.ndarray) -> list[str]:
         seen[n] = i
         out.append(n)
     return out
+
+
+class FrameTable:
+    """Stack frames deduplicated by pc (Go's parsers keep one frame per pc), and stacks as spans of it."""
+
+    def __init__(self):
+        self.pc_index: dict[int, int] = {}
+        self.pc: list[int] = []
+        self.fn: list[str] = []
+        self.file: list[str] = []
+        self.line: list[int] = []
+        self.flat: list[int] = []
+
+    def add(self, frames, strings) -> tuple[int, int]:
+        """Append one stack ((pc, function id, file id, line) per frame); its span in ``stack_frames``."""
+        a = len(self.flat)
+        for pc, fn, fl, line in frames:
+            i = self.pc_index.get(pc)
+            if i is None:
+                i = self.pc_index[pc] = len(self.pc)
+                self.pc.append(pc)
+                self.fn.append(strings.get(fn, ""))
+                self.file.append(strings.get(fl, ""))
+                self.line.append(line)
+            self.flat.append(i)
+        return a, len(self.flat)
+
+    def columns(self) -> dict:
+        """The Trace fields for frames and stacks."""
+        return {"stack_frames": np.asarray(self.flat, np.int64), "frame_pc": np.asarray(self.pc, np.uint64),
+                "frame_fn": np.asarray(self.fn, dtype=object), "frame_file": np.asarray(self.file, dtype=object),
+                "frame_line": np.asarray(self.line, np.int64)}

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TraceError
-from .model import Trace
+from .model import FrameTable, Trace
 
 HEADER_LEN = 16
 MAX_BATCH = 64 << 10
@@ -473,10 +473,8 @@ def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Tra
     str_index: dict[str, int] = {"": 0}
     str_table: list[str] = [""]
     stk_index: dict[tuple, int] = {}
-    pc_index: dict[int, int] = {}
-    f_pc, f_fn, f_file, f_line = [], [], [], []
+    table = FrameTable()
     stack_index: dict[int, tuple[int, int]] = {}
-    flat: list[int] = []
     str_lut, stk_lut = [], []
     for g in gens:
         smax = max(g["strings"], default=0)
@@ -498,15 +496,7 @@ def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Tra
             gid = stk_index.get(key)
             if gid is None:
                 gid = stk_index[key] = len(stk_index) + 1
-                a = len(flat)
-                for pc, fn, fl, line in frames:
-                    fi = pc_index.get(pc)
-                    if fi is None:
-                        fi = pc_index[pc] = len(f_pc)
-                        f_pc.append(pc); f_fn.append(strings.get(fn, "")); f_file.append(strings.get(fl, ""))
-                        f_line.append(line)
-                    flat.append(fi)
-                stack_index[gid] = (a, len(flat))
+                stack_index[gid] = table.add(frames, strings)
             lut[sid] = gid
         stk_lut.append(lut)
 
@@ -573,9 +563,7 @@ def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Tra
     return Trace(
         source=r.source, version=f"1.{r.minor}", generation="v2", type_names=list(NAMES),
         ts=ts, type=typ, p=p, g=g, args=args, stack=stack, stack_index=stack_index,
-        stack_frames=np.asarray(flat, np.int64), frame_pc=np.asarray(f_pc, np.uint64),
-        frame_fn=np.asarray(f_fn, dtype=object), frame_file=np.asarray(f_file, dtype=object),
-        frame_line=np.asarray(f_line, np.int64),
+        **table.columns(),
         strings=dict(enumerate(str_table)), ticks_per_sec=int(gens[0]["freq"]),
         extra={"extra_counts": structural, "string_table": np.asarray(str_table, dtype=object),
                "m": ev_m, "generations": len(gens), "t0_ns": t0, "clock_snapshots": snaps},

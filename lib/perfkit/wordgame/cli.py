@@ -5,7 +5,6 @@ lib/perfkit/cli.py calls ``register(subparsers)``.
 from __future__ import annotations
 
 import json
-import sys
 
 
 def register(subparsers) -> None:
@@ -69,16 +68,3 @@ def _capacity(a) -> int:
     print(df.to_string(index=False))
     print(json.dumps(knee, default=str))
     return 0
-
-
-def main(argv=None) -> int:
-    """Standalone entry point (``python -m perfkit.wordgame.cli``) until perfkit.cli hooks register()."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="perfkit")
-    register(ap.add_subparsers(dest="cmd", required=True))
-    a = ap.parse_args(argv)
-    return a.func(a)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
