@@ -76,6 +76,56 @@ def _play(url: str, word: str | None, games: int, threads: int, offset: int, dea
     return out
 
 
+def _burst(url: str, threads: int, per_thread: int, deadline: float, start_at: float) -> dict:
+    time.sleep(max(0.0, start_at - time.time()))
+    out = {"requests": 0, "5xx": 0, "conn_errors": 0}
+    lock = threading.Lock()
+
+    def worker():
+        c = Client(url, timeout=10)
+        n = bad = lost = 0
+        try:
+            for _ in range(per_thread):
+                if time.time() > deadline:
+                    break
+                r = c.new()
+                n += 1
+                bad += r.status >= 500
+        except Exception:                          # noqa: BLE001 - a dropped connection is a result
+            lost += 1
+        finally:
+            c.close()
+        with lock:
+            out["requests"] += n
+            out["5xx"] += bad
+            out["conn_errors"] += lost
+
+    ts = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(max(1.0, deadline - time.time() + 15))
+    return out
+
+
+def burst_new_games(url: str, clients: int = 32, per_client: int = 100, *, processes: int | None = None,
+                    max_seconds: float = 20) -> dict:
+    """Many clients starting games at the same moment: the most store writes in the least time,
+    which is what exposes an unlocked game map. Bounded by count and time."""
+    processes = processes or max(1, min(4, clients // 4))
+    per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    start_at = time.time() + 1.0 + 0.3 * processes
+    deadline = start_at + max_seconds
+    total = {"clients": clients, "requests": 0, "5xx": 0, "conn_errors": 0}
+    with ProcessPoolExecutor(processes, mp_context=mp.get_context("spawn")) as ex:
+        futs = [ex.submit(_burst, url, n, per_client, deadline, start_at) for n in per if n]
+        for f in futs:
+            r = f.result(timeout=max_seconds + 60)
+            for key in ("requests", "5xx", "conn_errors"):
+                total[key] += r[key]
+    return total
+
+
 def run_concurrent_games(url: str, clients: int = 16, games: int = 20, *, word: str | None = None,
                          processes: int | None = None, max_seconds: float = 60) -> dict:
     """Play ``clients`` x ``games`` full games in parallel; returns totals and the first errors."""
