@@ -25,7 +25,7 @@ PY = sys.executable
 KIT = """
 import sys; sys.path.insert(0, {lib!r})
 from perfkit.trace import read_trace
-from perfkit.trace.pprof import blocking_profile
+from perfkit.trace.blocking import blocking_profile
 t = read_trace(sys.argv[1])
 p = blocking_profile(t, "net")
 print(t.n_events, p.total("contentions"))

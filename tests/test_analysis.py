@@ -11,7 +11,7 @@ import perfkit
 from conftest import ROOT
 from gotool import go, pprof_top
 from perfkit.analysis.nethttp import allocation_count, connection_states, requests_per_connection, tls_handshakes
-from perfkit.analysis.paths import hot_path
+from perfkit.analysis.hotpath import hot_path
 from perfkit.analysis.runtime_info import runtime_info
 
 

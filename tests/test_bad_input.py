@@ -19,7 +19,7 @@ import pytest
 import badinput as B
 import conftest
 import perfkit
-from perfkit.sources import pprof as pprof_source
+from perfkit.formats import pprof as pprof_source
 
 
 def _raises(exc_type, fn, *args, **kwargs):

@@ -11,7 +11,7 @@ import pytest
 
 import perfkit
 from perfkit.render.callgraph import CallGraph, call_graph
-from perfkit.render.cli_commands import register
+from perfkit.cli.graphs import register
 from gotool import go
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import perfkit
 from conftest import ROOT
-from perfkit.sources.goroutine_dump import (GOROUTINE_COLUMNS, goroutines_frame, parse_crash, parse_goroutines,
+from perfkit.formats.goroutine_text import (GOROUTINE_COLUMNS, goroutines_frame, parse_crash, parse_goroutines,
                                             summarize)
 from perfkit.wordgame import WordgameServer, blackbox
 from perfkit.wordgame.defective import DefectiveServer

@@ -68,10 +68,13 @@ def test_functions_and_stacks(heap, raw_heap):
     assert heap.stacks.n <= heap.n_samples
 
 
-def test_raw_message_is_reachable(heap, raw_heap):
-    assert heap.raw.SerializeToString() == raw_heap.SerializeToString()
+def test_encoded_message_keeps_every_sample(heap, raw_heap):
+    from perfkit.formats.pprof import encode_message
+    m = encode_message(heap)
+    assert len(m.sample) == len(raw_heap.sample) and len(m.function) == len(raw_heap.function)
+    assert sorted(tuple(s.value) for s in m.sample) == sorted(tuple(s.value) for s in raw_heap.sample)
     derived = perfkit.apply_filters(heap, focus="json")
-    assert derived.raw_bytes is None and len(derived.raw.sample) == derived.n_samples < heap.n_samples
+    assert len(encode_message(derived).sample) == derived.n_samples < heap.n_samples
 
 
 def test_sample_index_errors(heap):

@@ -33,7 +33,7 @@ import trace_oracle as oracle  # noqa: E402
 from conftest import ARCHIVES
 from perfkit.trace import read_trace
 from perfkit.trace import analysis as A
-from perfkit.trace.pprof import blocking_profile
+from perfkit.trace.blocking import blocking_profile
 
 pytestmark = pytest.mark.oracle
 
@@ -70,7 +70,7 @@ def test_blocking_profile_matches_go_tool_trace(fleet_trace, go_bin, kind):
 
 def test_profile_readable_by_go_pprof(fleet_trace, go_bin, tmp_path):
     path, t = fleet_trace
-    from perfkit.trace.pprof import write_blocking_profile
+    from perfkit.trace.blocking import write_blocking_profile
     out = tmp_path / "net.pb.gz"
     write_blocking_profile(t, "net", out)
     r = subprocess.run([go_bin, "tool", "pprof", "-top", str(out)], capture_output=True, text=True)
@@ -103,7 +103,7 @@ def test_model_and_analyses(fleet_trace):
 
 
 def test_cli_functions(fleet_dir, tmp_path):
-    from perfkit.trace import cli
+    from perfkit.cli import traces as cli
     path = str(fleet_dir / "pprof-normal" / "trace")
     buf = io.StringIO()
     cli.cmd_summary(SimpleNamespace(path=path, format="json"), buf)

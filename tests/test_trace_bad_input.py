@@ -112,7 +112,7 @@ def test_v2_corrupt_varint(raw_v2):
     assert "varint" in e.problem and e.offset == 17
     # a batch whose last varint is unterminated
     t_bad = bytearray(raw_v2)
-    import perfkit.trace.v2 as v2
+    import perfkit.formats.trace_go122 as v2
     # find the first event batch: header byte 1, skip 4 varints, flip the last data byte's top bit
     off = 16
     r = v2._Reader(bytes(t_bad), "t", 26)
@@ -126,7 +126,7 @@ def test_v2_corrupt_varint(raw_v2):
 
 
 def test_v2_unknown_event_type(raw_v2):
-    import perfkit.trace.v2 as v2
+    import perfkit.formats.trace_go122 as v2
     r = v2._Reader(raw_v2, "t", 26)
     off = 16
     while True:   # walk batches to the first M event batch

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "gotrace"))
 import trace_oracle as oracle  # noqa: E402
 from perfkit.trace import read_trace  # noqa: E402
 from perfkit.trace import analysis as A  # noqa: E402
-from perfkit.trace.pprof import blocking_profile  # noqa: E402
+from perfkit.trace.blocking import blocking_profile  # noqa: E402
 
 pytestmark = pytest.mark.oracle
 
@@ -90,7 +90,7 @@ def test_blocking_profile_matches_go_tool_trace(v2_path, v2, go_bin, kind):
 
 
 def test_profile_readable_by_go_pprof(v2, go_bin, tmp_path):
-    from perfkit.trace.pprof import write_blocking_profile
+    from perfkit.trace.blocking import write_blocking_profile
     out = tmp_path / "net.pb.gz"
     write_blocking_profile(v2, "net", out)
     r = subprocess.run([go_bin, "tool", "pprof", "-top", str(out)], capture_output=True, text=True)
@@ -151,7 +151,7 @@ def test_user_annotations(v2):
 
 
 def test_cli_functions(v2_path, tmp_path):
-    from perfkit.trace import cli
+    from perfkit.cli import traces as cli
     path = str(v2_path)
     buf = io.StringIO()
     cli.cmd_summary(SimpleNamespace(path=path, format="json"), buf)

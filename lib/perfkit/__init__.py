@@ -2,16 +2,16 @@
 from .errors import (ArchiveError, EmptyProfileError, OptionError, PerfkitError, ProfileError,
                      ToolMissingError, TraceError)
 from .model.profile import Profile, ValueType
-from .sources.pprof import decode_profile, read_profile
+from .formats.pprof import decode_profile, read_profile
 from .views.top import top
 
 __version__ = "0.1.0"
 from . import paths
-from .sources.archive import DebugArchive, load_archive
-from .sources.collect import CollectError, collect
-from .sources.goroutine_dump import goroutines_frame, parse_crash, parse_goroutines
-from .sources.trace_header import TraceFile, detect_trace
-from .units import format_value
+from .formats.archive import DebugArchive, load_archive
+from .formats.collect import CollectError, collect
+from .formats.goroutine_text import goroutines_frame, parse_crash, parse_goroutines
+from .formats.runtime_trace import TraceFile, detect_trace
+from .style import format_value
 from .model.filter import apply_filters
 from .model.merge import merge
 from .views.diff import diff
@@ -20,9 +20,9 @@ from .views.graph import edges, peek
 from .views.normalize import cores_used, per_second
 from .views.tree import call_tree, traces
 from .views.tree import call_tree as tree
-from .export.folded import to_folded, write_folded
-from .export.speedscope import to_speedscope, write_speedscope
-from .export.pprof import encode_profile, write_profile
+from .formats.folded import to_folded, write_folded
+from .formats.speedscope import to_speedscope, write_speedscope
+from .formats.pprof import encode_profile, write_profile
 from .views.subsystems import DEFAULT_SUBSYSTEMS, Subsystems, subsystem_breakdown
 from .views.flame import diff_flame_layout, flame_layout
 from .render.callgraph import CallGraph, call_graph

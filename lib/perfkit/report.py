@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import PerfkitError
-from .export.files import write_bytes, write_text
+from .fileio import write_bytes, write_text
 from .paths import fleet_archives_available, missing_fleet_archives_message, repo_root
 
 __all__ = ["Report", "ReportResult", "REPORTS", "build_report", "build_reports", "write_index",

@@ -79,7 +79,6 @@ class Profile:
     keep_frames: str = ""
     doc_url: str = ""
     source: str = "<profile>"
-    raw_bytes: bytes | None = field(default=None, repr=False)
 
     # ---- sizes -----------------------------------------------------------
     @property
@@ -206,21 +205,8 @@ class Profile:
                              "location_id": self.loc_id[frames.loc],
                              "function": name, "line": self.line_number[frames.line]})
 
-    @property
-    def raw(self):
-        """The protobuf message (decoded again from the original bytes, or encoded)."""
-        from ..proto import profile_pb2
-        from ..export.pprof import encode_message
-        if self.raw_bytes is not None:
-            from ..sources.pprof import maybe_gunzip
-            msg = profile_pb2.Profile()
-            msg.ParseFromString(maybe_gunzip(self.raw_bytes, self.source))
-            return msg
-        return encode_message(self)
-
     def derive(self, **changes) -> "Profile":
-        """A copy with some fields replaced (caches and raw bytes dropped)."""
-        changes.setdefault("raw_bytes", None)
+        """A copy with some fields replaced (caches dropped)."""
         return replace(self, **changes)
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 
 from ..errors import OptionError, PerfkitError, ToolMissingError
 from ..model.profile import Profile
-from ..units import format_value
+from ..style import format_value
 from ..views.aggregate import FILTER_KEYS, Aggregation, aggregate
 from ..views.subsystems import Subsystems, as_subsystems
 
@@ -197,7 +197,7 @@ class CallGraph:
 
     def save(self, path, *, overwrite: bool = True):
         """Write svg/png/pdf/dot chosen by the extension, atomically."""
-        from ..export.files import write_bytes
+        from ..fileio import write_bytes
         ext = os.path.splitext(str(path))[1].lower()
         fmt = FORMATS.get(ext)
         if fmt is None:

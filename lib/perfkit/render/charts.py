@@ -13,7 +13,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import OptionError
 from ..model.profile import Profile
-from ..units import format_value, per_second_unit
+from ..style import format_value, per_second_unit
 from ..views.diff import diff
 from ..views.goroutines import goroutine_summary
 from ..views.subsystems import as_subsystems, subsystem_breakdown

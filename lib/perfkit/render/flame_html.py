@@ -153,7 +153,7 @@ class InteractiveFlame:
         return flame_page(self, title=title or self.title or "perfkit flame graph")
 
     def save(self, path: str | os.PathLike, **kw):
-        from ..export.files import write_text
+        from ..fileio import write_text
         return write_text(path, self.html_page(), **kw)
 
     def __repr__(self) -> str:
@@ -284,7 +284,7 @@ function init(root){
   var lg=root.querySelector(".pk-flame-legend");
   (D.legend||[]).forEach(function(e){var s=document.createElement("span"),b=document.createElement("i");
     b.style.background=e[1];s.appendChild(b);s.appendChild(document.createTextNode(e[0]));lg.appendChild(s);});
-  // formatting (mirrors perfkit.units.format_value)
+  // formatting (mirrors perfkit.style.format_value)
   var TIME=[["h",3600e9],["min",60e9],["s",1e9],["ms",1e6],["\u00b5s",1e3],["ns",1]];
   var BYTES=[["GiB",1073741824],["MiB",1048576],["KiB",1024],["B",1]];
   function g3(x){return String(Number(x.toPrecision(3)));}

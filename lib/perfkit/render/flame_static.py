@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..errors import OptionError
-from ..export.files import write_bytes
+from ..fileio import write_bytes
 from ..model.profile import Profile
-from ..units import format_value
+from ..style import format_value
 from ..views.flame import diff_flame_layout, flame_layout
 from ..views.subsystems import as_subsystems
 
@@ -67,7 +67,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, overwrite: bool = True,
     """Write ``fig`` as png, svg or pdf (by the extension), atomically.
 
     Refuses a missing output directory (and an existing file when
-    ``overwrite=False``); see :func:`perfkit.export.files.write_bytes`.
+    ``overwrite=False``); see :func:`perfkit.fileio.write_bytes`.
     """
     p = Path(path)
     fmt = p.suffix.lower().lstrip(".")

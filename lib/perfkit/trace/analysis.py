@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .model import Trace
+from ..model.trace import Trace
 
 NOTEXIST, RUNNABLE, RUNNING, WAITING, SYSCALL = 0, 1, 2, 3, 4
 STATE_NAMES = ["notexist", "runnable", "running", "waiting", "syscall"]
@@ -31,7 +31,7 @@ def transitions(t: Trace) -> pd.DataFrame:
     if t.generation == "legacy":
         df = _legacy_transitions(t)
     else:
-        from .v2 import v2_transitions
+        from ..formats.trace_go122 import v2_transitions
         df = v2_transitions(t)
     t.extra["_transitions"] = df
     return df
@@ -195,7 +195,7 @@ def p_spans(t: Trace) -> pd.DataFrame:
         k = np.nonzero(m)[0]
         p, ts, is_start, g = t.p[k], t.ts[k], np.isin(t.type[k], start_codes), t.g[k]
     else:
-        from .v2 import v2_p_events
+        from ..formats.trace_go122 import v2_p_events
         p, ts, is_start, g = v2_p_events(t)
     order = np.lexsort((np.arange(len(p)), p))
     p, ts, is_start, g = p[order], ts[order], is_start[order], g[order]

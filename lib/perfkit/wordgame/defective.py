@@ -73,7 +73,7 @@ class DefectiveServer:
 
     def crash(self):
         """The parsed crash (fatal error + goroutines) if the process died with one, else None."""
-        from ..sources.goroutine_dump import parse_crash
+        from ..formats.goroutine_text import parse_crash
         return parse_crash(self.log(), source=str(self.log_path))
 
     def log(self) -> str:

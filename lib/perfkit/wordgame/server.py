@@ -134,7 +134,7 @@ class WordgameServer:
 
     def crash(self):
         """The parsed crash in the server's output (panic or fatal error), else None."""
-        from ..sources.goroutine_dump import parse_crash
+        from ..formats.goroutine_text import parse_crash
         return parse_crash("\n".join(self.log), source=f"wordgame pid {self.pid}")
 
     @property

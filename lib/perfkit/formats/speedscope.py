@@ -57,5 +57,5 @@ def to_speedscope(profile: Profile, sample_index=None, **filters) -> dict:
 
 
 def write_speedscope(profile: Profile, path: str | os.PathLike, **kw):
-    from .files import write_text
+    from ..fileio import write_text
     return write_text(path, json.dumps(to_speedscope(profile, **kw)))

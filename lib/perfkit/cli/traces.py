@@ -26,8 +26,8 @@ def register(subparsers) -> None:
 
 
 def cmd_summary(args, out=None) -> int:
-    from . import read_trace
-    from .analysis import summary
+    from ..trace import read_trace
+    from ..trace.analysis import summary
     out = out or sys.stdout
     s = summary(read_trace(args.path))
     if args.format == "json":
@@ -40,7 +40,7 @@ def cmd_summary(args, out=None) -> int:
 
 
 def cmd_events(args, out=None) -> int:
-    from . import read_trace
+    from ..trace import read_trace
     out = out or sys.stdout
     df = read_trace(args.path).event_counts()
     if args.format == "csv":
@@ -53,8 +53,8 @@ def cmd_events(args, out=None) -> int:
 
 
 def cmd_pprof(args, out=None) -> int:
-    from . import read_trace
-    from .pprof import write_blocking_profile
+    from ..trace import read_trace
+    from ..trace.blocking import write_blocking_profile
     if args.type not in ("net", "sync", "syscall", "sched"):
         raise OptionError(args.path, f"unknown profile type {args.type!r}")
     write_blocking_profile(read_trace(args.path), args.type, args.output)

@@ -28,7 +28,7 @@ def _filters(a) -> dict:
 
 
 def _read(path: str):
-    from ..sources.pprof import read_profile
+    from ..formats.pprof import read_profile
     if os.path.isdir(path):
         raise PerfkitError(path, "is a directory: pass one profile file, e.g. "
                            f"{os.path.join(path, 'profile')}")
@@ -60,10 +60,10 @@ def cmd_flame(a) -> int:
     p = _read(a.path)
     f = _filters(a)
     if ext == ".html":
-        from .flame_html import interactive_flame
+        from ..render.flame_html import interactive_flame
         interactive_flame(p, a.sample_index, min_fraction=a.min_fraction, inverted=False, **f).save(out)
     else:
-        from .flame_static import flame_graph, save_figure
+        from ..render.flame_static import flame_graph, save_figure
         fig = flame_graph(p, a.sample_index, min_fraction=a.min_fraction, icicle=a.icicle, **f)
         save_figure(fig, out)
     return _done(out, "flame graph")
@@ -74,17 +74,17 @@ def cmd_diff_flame(a) -> int:
     base, target = _read(a.base), _read(a.target)
     kw = dict(normalize=a.normalize, reverse=a.reverse, min_fraction=a.min_fraction)
     if ext == ".html":
-        from .flame_html import interactive_diff_flame
+        from ..render.flame_html import interactive_diff_flame
         interactive_diff_flame(base, target, a.sample_index, **kw).save(out)
     else:
-        from .flame_static import diff_flame_graph, save_figure
+        from ..render.flame_static import diff_flame_graph, save_figure
         save_figure(diff_flame_graph(base, target, a.sample_index, **kw), out)
     return _done(out, "differential flame graph")
 
 
 def cmd_callgraph(a) -> int:
     out, _ = _output(a, CALLGRAPH_EXTS, (a.path,))
-    from .callgraph import call_graph
+    from ..render.callgraph import call_graph
     p = _read(a.path)
     g = call_graph(p, a.sample_index, nodefraction=a.nodefraction, edgefraction=a.edgefraction,
                    nodecount=a.nodecount, granularity=a.granularity, **_filters(a))

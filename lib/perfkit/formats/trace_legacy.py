@@ -9,7 +9,7 @@ the previous event of the batch. ``String`` and ``Stack`` records build the
 dictionaries, ``Frequency`` gives ticks per second.
 
 Events are decoded into typed column arrays (``array``), then merged across
-Ps by timestamp with numpy. The result is a :class:`perfkit.trace.model.Trace`
+Ps by timestamp with numpy. The result is a :class:`perfkit.model.trace.Trace`
 whose event names are the names Go's own parser uses for this format (the
 ``...Local`` variants are folded into their plain forms, as Go does).
 """
@@ -20,7 +20,7 @@ from array import array
 import numpy as np
 
 from ..errors import TraceError
-from .model import FrameTable, Trace
+from ..model.trace import FrameTable, Trace
 
 # code: (name, min minor version, has stack, number of named args)
 _DESC = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import OptionError
 from .analysis import BLOCKING_KINDS, blocking_intervals
-from .model import Trace
+from ..model.trace import Trace
 
 MAX_STACK = 128
 
@@ -58,11 +58,11 @@ def blocking_profile_bytes(t: Trace, kind: str) -> bytes:
 
 def blocking_profile(t: Trace, kind: str):
     """The derived blocking profile as a perfkit Profile (decoded from its profile.proto)."""
-    from ..sources.pprof import decode_profile
+    from ..formats.pprof import decode_profile
     return decode_profile(blocking_profile_bytes(t, kind), source=f"{t.source} [{kind}]", allow_empty=True)
 
 
 def write_blocking_profile(t: Trace, kind: str, path) -> None:
     import gzip
-    from ..export.files import write_bytes
+    from ..fileio import write_bytes
     write_bytes(path, gzip.compress(blocking_profile_bytes(t, kind), mtime=0))

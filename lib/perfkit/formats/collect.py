@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import PerfkitError
-from ..export.files import write_bytes
+from ..fileio import write_bytes
 from .archive import DebugArchive, load_archive
 from .pprof import decode_profile
-from .trace_header import detect_trace
+from .runtime_trace import detect_trace
 
 SNAPSHOTS = ("heap", "allocs", "goroutine", "block", "mutex", "threadcreate")
 

@@ -1,10 +1,13 @@
-"""Recognise a Go runtime/trace file by its header (the parser comes later)."""
+"""Go runtime/trace files: recognise the format by its header and parse it into the trace model."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import TraceError
+from ..fileio import read_input
+from ..model.trace import Trace
 
 _HEADER = re.compile(rb"^go 1\.(\d+) trace\x00{0,3}")
 
@@ -35,3 +38,21 @@ def detect_trace(data: bytes, source: str = "<trace>") -> TraceFile:
     if minor < 5:
         raise TraceError(source, f"trace format go 1.{minor} predates the supported 1.5+ family", 0)
     return TraceFile(source, data, f"1.{minor}")
+
+
+def read_trace(src, source: str | None = None) -> Trace:
+    """Parse a trace from a path, bytes or a TraceFile."""
+    if isinstance(src, TraceFile):
+        tf = src
+    elif isinstance(src, (bytes, bytearray, memoryview)):
+        tf = detect_trace(bytes(src), source or "<trace>")
+    else:
+        p = Path(src)
+        data = read_input(p, TraceError, "a trace file")
+        tf = detect_trace(data, source or str(p))
+    minor = int(tf.version.split(".")[1])
+    if tf.generation == "legacy":
+        from .trace_legacy import parse_legacy
+        return parse_legacy(tf.data, tf.source, minor)
+    from .trace_go122 import parse_v2
+    return parse_v2(tf.data, tf.source, minor)

@@ -1,11 +1,27 @@
-"""Safe output writing: never a half-written or silently replaced file."""
+"""File input and output: reads that fail with perfkit's own errors, writes that never leave a half-written
+or silently replaced file."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
-from ..errors import PerfkitError
+from .errors import PerfkitError
+
+
+def read_input(path: str | os.PathLike, error: type[PerfkitError], what: str) -> bytes:
+    """The file's bytes, or ``error`` naming the file: missing, a directory, a symlink loop, unreadable."""
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except IsADirectoryError:
+        raise error(p, f"is a directory, not {what}") from None
+    except FileNotFoundError:
+        raise error(p, "no such file") from None
+    except OSError as e:
+        reason = "symlink loop" if e.errno == errno.ELOOP else (e.strerror or str(e))
+        raise error(p, f"cannot read: {reason}") from None
 
 
 def _umask() -> int:

@@ -18,5 +18,5 @@ def to_folded(profile: Profile, sample_index=None, granularity: str = "functions
 
 
 def write_folded(profile: Profile, path: str | os.PathLike, **kw):
-    from .files import write_text
+    from ..fileio import write_text
     return write_text(path, to_folded(profile, **kw))

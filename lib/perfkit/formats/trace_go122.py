@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TraceError
-from .model import FrameTable, Trace
+from ..model.trace import FrameTable, Trace
 
 HEADER_LEN = 16
 MAX_BATCH = 64 << 10
@@ -651,7 +651,7 @@ def _context(typ, args, ev_m, ne):
 def v2_transitions(t: Trace):
     """Goroutine state transitions as Go's internal/trace reports them for 1.22+ traces."""
     import pandas as pd
-    from .analysis import NOTEXIST, RUNNABLE, RUNNING, WAITING, SYSCALL
+    from ..trace.analysis import NOTEXIST, RUNNABLE, RUNNING, WAITING, SYSCALL
     ty, ts, g, a, stk = t.type, t.ts, t.g, t.args, t.stack
     S = t.extra.get("string_table")
     if S is None:

@@ -19,9 +19,9 @@ import pandas as pd
 
 from ..errors import ArchiveError, PerfkitError, ProfileError
 from ..model.profile import Profile
-from ..units import format_value
+from ..style import format_value
 from .pprof import decode_profile
-from .trace_header import TraceFile, detect_trace
+from .runtime_trace import TraceFile, detect_trace
 
 PROFILE_KINDS = ("profile", "heap", "allocs", "goroutine", "block", "mutex", "threadcreate")
 OTHER_KINDS = ("trace", "cmdline", "errors")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import PerfkitError
-from .units import format_value
+from ..errors import PerfkitError
+from ..style import format_value
 
 FORMATS = ("table", "csv", "json")
 
@@ -27,7 +27,7 @@ def _filters(a) -> dict:
 
 
 def _read(path: str):
-    from .sources.pprof import read_profile
+    from ..formats.pprof import read_profile
     if os.path.isdir(path):
         raise PerfkitError(path, "is a directory: pass one profile file, e.g. "
                            f"{os.path.join(path, 'profile')} (or use `perfkit archive`)")
@@ -59,7 +59,7 @@ def _emit(df: pd.DataFrame, fmt: str, table_cols=None, value_cols=(), unit: str 
 
 
 def cmd_archive(a):
-    from .sources.archive import load_archive
+    from ..formats.archive import load_archive
     arch = load_archive(a.path, strict=a.strict)
     df = arch.summary()
     df["time"] = df["time"].astype(str).replace({"None": "", "NaT": ""})
@@ -70,7 +70,7 @@ def cmd_archive(a):
 
 
 def cmd_top(a):
-    from .views.top import top
+    from ..views.top import top
     p = _read(a.path)
     df = top(p, a.sample_index, a.granularity, **_filters(a))
     if not a.quiet and a.format == "table":
@@ -83,7 +83,7 @@ def cmd_top(a):
 
 
 def cmd_peek(a):
-    from .views.graph import peek
+    from ..views.graph import peek
     p = _read(a.path)
     df = peek(p, a.regex, a.sample_index, a.granularity, **_filters(a))
     if df.empty:
@@ -93,7 +93,7 @@ def cmd_peek(a):
 
 
 def cmd_diff(a):
-    from .views.diff import diff
+    from ..views.diff import diff
     base, target = _read(a.base), _read(a.target)
     df = diff(base, target, a.sample_index, a.granularity, normalize=a.normalize, **_filters(a))
     cols = ["name", "base_flat", "target_flat", "flat_delta", "flat_delta_pct", "base_cum", "target_cum",
@@ -111,7 +111,7 @@ EXPORTS = {"folded": (".folded", ".txt"), "speedscope": (".json",), "pprof": (".
 
 
 def cmd_export(a):
-    from .export.files import write_bytes
+    from ..fileio import write_bytes
     p = _read(a.path)
     fmt = a.format
     if fmt is None:
@@ -125,14 +125,14 @@ def cmd_export(a):
         raise PerfkitError(out, "output would overwrite the input profile")
     f = _filters(a)
     if fmt == "folded":
-        from .export.folded import to_folded
+        from ..formats.folded import to_folded
         data = to_folded(p, a.sample_index, **f).encode()
     elif fmt == "speedscope":
-        from .export.speedscope import to_speedscope
+        from ..formats.speedscope import to_speedscope
         data = json.dumps(to_speedscope(p, a.sample_index, **f)).encode()
     else:
-        from .export.pprof import encode_profile
-        from .model.filter import apply_filters
+        from ..formats.pprof import encode_profile
+        from ..model.filter import apply_filters
         data = encode_profile(apply_filters(p, **f))
     write_bytes(out, data, overwrite=a.force)
     print(f"wrote {out} ({fmt}, {len(data):,} bytes)", file=sys.stderr)
@@ -140,7 +140,7 @@ def cmd_export(a):
 
 
 def cmd_collect(a):
-    from .sources.collect import collect
+    from ..formats.collect import collect
     arch = collect(a.url, a.output, cpu_seconds=a.seconds, trace_seconds=a.trace_seconds, timeout=a.timeout,
                    force=a.force)
     return 1 if arch.errors else 0
@@ -204,11 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true", help="write into a non-empty directory")
     sp.set_defaults(func=cmd_collect)
 
-    from .render.cli_commands import register as register_render
+    from .graphs import register as register_render
     register_render(sub)
-    from .trace.cli import register as register_trace
+    from .traces import register as register_trace
     register_trace(sub)
-    from .wordgame.cli import register as register_wordgame
+    from ..wordgame.cli import register as register_wordgame
     register_wordgame(sub)
     return ap
 
