@@ -5,6 +5,7 @@ import gzip
 import itertools
 import os
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
