@@ -168,7 +168,8 @@ def _remove_redundant_edges(order: list[int], e: pd.DataFrame, names: np.ndarray
 # ---------------------------------------------------------------- the result
 
 class CallGraph:
-    """A pruned call graph: `.nodes`, `.edges`, `.dot_source`; renders to SVG inline."""
+    """A pruned call graph: `.nodes` (also `.perfkit_data`, as for every chart), `.edges`, `.dot_source`;
+    renders to SVG inline."""
 
     def __init__(self, nodes: pd.DataFrame, edges: pd.DataFrame, dot_source: str, info: dict):
         self.nodes = nodes
@@ -176,6 +177,10 @@ class CallGraph:
         self.dot_source = dot_source
         self.info = info
         self._cache: dict[str, bytes] = {}
+
+    @property
+    def perfkit_data(self) -> pd.DataFrame:
+        return self.nodes
 
     def __repr__(self) -> str:
         return (f"<CallGraph {self.info.get('source')}: {len(self.nodes)} nodes, {len(self.edges)} edges, "

@@ -13,14 +13,12 @@ from matplotlib.ticker import MaxNLocator
 
 from ..errors import OptionError
 from ..model.profile import Profile
-from ..style import format_value, per_second_unit
+from ..style import DIFF_SCALE, SERIES_COLORS, format_value, per_second_unit, value_label
 from ..views.diff import diff
 from ..views.goroutines import goroutine_summary
 from ..views.subsystems import as_subsystems, subsystem_breakdown
 from ..views.top import top
 from .flame_static import StaticFigure, new_figure
-
-GREW, SHRANK, NOISE = "#d62728", "#1f77b4", "#bdbdbd"
 
 
 def _short(name: str, n: int = 60) -> str:
@@ -30,6 +28,7 @@ def _short(name: str, n: int = 60) -> str:
 
 
 def _value_formatter(unit: str):
+    """Tick labels in ``unit`` (perfkit.style.format_value); cores as bare numbers."""
     if unit == "cores":
         return lambda v, _: f"{v:.2g}"
     return lambda v, _: format_value(v, unit)
@@ -88,10 +87,9 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     unit = units.pop() if len(units) == 1 else ""
     fmt = _value_formatter(unit)
     for i, tot in enumerate(bottoms):
-        ax.text(i, tot, fmt(tot, None) + (" cores" if unit == "cores" else ""), ha="center", va="bottom",
-                fontsize=8)
+        ax.text(i, tot, format_value(tot, unit), ha="center", va="bottom", fontsize=8)
     ax.yaxis.set_major_formatter(fmt)
-    ax.set_ylabel(unit if unit in ("cores",) else (unit or "value"))
+    ax.set_ylabel(value_label(unit))
     what = "per second" if per_second else "total"
     ax.set_title(f"subsystem breakdown ({what}, by {by})", fontsize=10, loc="left")
     handles = [Patch(facecolor=subs.color(s), label=s) for s in reversed(present)]
@@ -122,7 +120,7 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
     delta = d[col].to_numpy(float) / scale
     ci = d[f"{by}_delta_ci95"].to_numpy(float) / scale
     noise = d[f"{by}_noise"].fillna(False).to_numpy(bool)
-    colors = [NOISE if nz else (GREW if v > 0 else SHRANK) for v, nz in zip(delta, noise)]
+    colors = [DIFF_SCALE.sign_color(v, nz) for v, nz in zip(delta, noise)]
     fig = new_figure(11, max(3.0, 0.32 * len(d) + 1.6))
     ax = fig.add_axes((0.42, 0.1, 0.55, 0.8))
     y = np.arange(len(d))
@@ -140,8 +138,9 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
                  f"{base.source.split('/')[-2] if '/' in base.source else base.source} → "
                  f"{target.source.split('/')[-2] if '/' in target.source else target.source}",
                  fontsize=10, loc="left")
-    handles = [Patch(facecolor=GREW, label="grew"), Patch(facecolor=SHRANK, label="shrank"),
-               Patch(facecolor=NOISE, hatch="///", label="within 95% sampling noise")]
+    handles = [Patch(facecolor=DIFF_SCALE.sign_color(1), label="grew"),
+               Patch(facecolor=DIFF_SCALE.sign_color(-1), label="shrank"),
+               Patch(facecolor=DIFF_SCALE.noise, hatch="///", label="within 95% sampling noise")]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -171,10 +170,9 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     ax = fig.add_axes((0.4, 0.1, 0.57, 0.8))
     y = np.arange(len(wide))
     h = 0.8 / len(labels)
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
     for k, lab in enumerate(labels):
         v = wide[lab].to_numpy()
-        ax.barh(y + (k - (len(labels) - 1) / 2) * h, v, height=h, color=colors[k % len(colors)],
+        ax.barh(y + (k - (len(labels) - 1) / 2) * h, v, height=h, color=SERIES_COLORS[k % len(SERIES_COLORS)],
                 label=f"{lab} ({sums[lab].attrs['total']:,} goroutines)")
         for yi, vi in zip(y, v):
             ax.text(vi, yi + (k - (len(labels) - 1) / 2) * h, f" {vi:,}", va="center", fontsize=6.5)
@@ -223,7 +221,7 @@ def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", 
         unit, stype, total = meta[lab]
         v = tops[lab].reindex(order).fillna(0).to_numpy(float)
         y = np.arange(len(order))
-        ax.barh(y, v, color="#4c72b0" if "inuse" in stype else "#dd8452")
+        ax.barh(y, v, color=SERIES_COLORS[0] if "inuse" in stype else SERIES_COLORS[1])
         for yi, vi in zip(y, v):
             if vi:
                 ax.text(vi, yi, " " + format_value(vi, unit), va="center", fontsize=6.5)
