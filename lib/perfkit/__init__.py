@@ -6,7 +6,6 @@ from .formats.pprof import decode_profile, read_profile
 from .views.top import top
 
 __version__ = "0.1.0"
-from . import paths
 from .formats.archive import DebugArchive, load_archive
 from .formats.collect import CollectError, collect
 from .formats.goroutine_text import goroutines_frame, parse_crash, parse_goroutines
