@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.profile import Profile
-from .aggregate import aggregate
+from .aggregate import aggregate_nodes
 
 OTHER = "other"
 
@@ -88,7 +88,7 @@ def as_subsystems(mapping) -> Subsystems:
 
 
 def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by: str = "leaf",
-                        per_second: bool = False, **filters) -> pd.DataFrame:
+                        per_second: bool = False, filters=None) -> pd.DataFrame:
     """Value per subsystem.
 
     by="leaf": each sample goes to the subsystem of its leaf frame (flat; sums
@@ -97,7 +97,7 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
     that ends in a syscall still counts as crypto.
     """
     subs = as_subsystems(mapping)
-    agg = aggregate(profile, sample_index, "functions", **filters)
+    agg = aggregate_nodes(profile, sample_index, filters=filters)
     names = agg.nodes.names
     cat_of_node = subs.classify_many(names)
     fr = agg.frames
