@@ -30,7 +30,7 @@ def test_edges_match_go_peek(fleet_dir, go_bin, cpu, archive):
 
 @pytest.mark.oracle
 def test_peek_lists_callers_and_callees(cpu, fleet_dir, go_bin):
-    df = perfkit.peek(cpu["pprof-bad-cpu"], r"^crypto/rsa\.SignPSS$")
+    df = perfkit.peek(cpu["pprof-bad-cpu"], regex=r"^crypto/rsa\.SignPSS$")
     want = pprof_peek_edges(fleet_dir / "pprof-bad-cpu" / "profile", "nanoseconds")
     callers = {r.name: r.weight for r in df[df.relation == "caller"].itertuples()}
     callees = {r.name: r.weight for r in df[df.relation == "callee"].itertuples()}
@@ -141,7 +141,7 @@ def test_speedscope_export_is_consistent(cpu):
 
 def test_traces_and_call_tree_account_for_every_sample(cpu):
     p = cpu["pprof-bad-cpu"]
-    tr = perfkit.traces(p)
+    tr = perfkit.sample_stacks(p)
     assert tr["value"].sum() == p.total("cpu")
     assert tr["value"].is_monotonic_decreasing
     ct = perfkit.call_tree(p)
@@ -193,12 +193,12 @@ def test_cores_used_matches_go_header(fleet_dir, go_bin, cpu, archive):
 
 
 @pytest.mark.parametrize("archive", ARCHIVES)
-def test_goroutine_summary(fleet_dir, archive):
+def test_goroutine_groups(fleet_dir, archive):
     g = perfkit.read_profile(fleet_dir / archive / "goroutine")
     for by in ("leaf", "stack", "where"):
-        df = perfkit.goroutine_summary(g, by=by)
+        df = perfkit.goroutine_groups(g, by=by)
         assert df["goroutines"].sum() == g.total()
-    where = perfkit.goroutine_summary(g, by="where").set_index("where")
+    where = perfkit.goroutine_groups(g, by="where").set_index("where")
     # almost every goroutine of a Fleet server under load sits in a network read
     assert where["goroutines"].idxmax() == "net.(*netFD).Read"
 

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import OptionError
 from ..model.profile import Profile
 from ..views.top import top
-from ..views.tree import traces
+from ..views.tree import sample_stacks
 
 # (state, regexp over the leaf-first stack joined by " <- "); first match wins
 CONNECTION_STATES: list[tuple[str, str]] = [
@@ -35,7 +35,7 @@ def connection_states(goroutines: Profile, states=None) -> pd.DataFrame:
     if goroutines.sample_types[goroutines.sample_index(None)].type != "goroutine":
         raise OptionError(goroutines.source, "not a goroutine profile")
     rules = [(s, re.compile(rx)) for s, rx in (states or CONNECTION_STATES)]
-    tr = traces(goroutines)
+    tr = sample_stacks(goroutines)
     counts: dict[str, int] = {s: 0 for s, _ in rules}
     counts["other"] = 0
     for frames, n in zip(tr["frames"], tr["value"]):

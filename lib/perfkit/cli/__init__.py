@@ -21,9 +21,9 @@ def _add_filters(sp):
         g.add_argument(f"--{name}", metavar="REGEX", help=f"pprof's -{name}")
 
 
-def _filters(a) -> dict:
-    return {k: getattr(a, k) for k in ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")
-            if getattr(a, k, None)}
+def _filters(a):
+    from ..model.filter import Filters
+    return Filters(**{k: getattr(a, k, None) for k in ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")})
 
 
 def _read(path: str):
@@ -72,7 +72,7 @@ def cmd_archive(a):
 def cmd_top(a):
     from ..views.top import top
     p = _read(a.path)
-    df = top(p, a.sample_index, a.granularity, **_filters(a))
+    df = top(p, a.sample_index, granularity=a.granularity, filters=_filters(a))
     if not a.quiet and a.format == "table":
         t = p.sample_types[p.sample_index(a.sample_index)]
         print(f"{a.path}: {t} total {format_value(df.attrs['total'], t.unit)}"
@@ -85,7 +85,7 @@ def cmd_top(a):
 def cmd_peek(a):
     from ..views.graph import peek
     p = _read(a.path)
-    df = peek(p, a.regex, a.sample_index, a.granularity, **_filters(a))
+    df = peek(p, a.sample_index, regex=a.regex, granularity=a.granularity, filters=_filters(a))
     if df.empty:
         raise PerfkitError(a.path, f"no node matches {a.regex!r}")
     _emit(df, a.format, None, ("weight", "flat", "cum"), df.attrs["unit"])
@@ -95,7 +95,7 @@ def cmd_peek(a):
 def cmd_diff(a):
     from ..views.diff import diff
     base, target = _read(a.base), _read(a.target)
-    df = diff(base, target, a.sample_index, a.granularity, normalize=a.normalize, **_filters(a))
+    df = diff(base, target, a.sample_index, granularity=a.granularity, normalize=a.normalize, filters=_filters(a))
     cols = ["name", "base_flat", "target_flat", "flat_delta", "flat_delta_pct", "base_cum", "target_cum",
             "cum_delta", "cum_delta_pct"]
     if df["flat_noise"].notna().any():
@@ -125,15 +125,15 @@ def cmd_export(a):
         raise PerfkitError(out, "output would overwrite the input profile")
     f = _filters(a)
     if fmt == "folded":
-        from ..formats.folded import to_folded
-        data = to_folded(p, a.sample_index, **f).encode()
+        from ..views.export import to_folded
+        data = to_folded(p, a.sample_index, filters=f).encode()
     elif fmt == "speedscope":
-        from ..formats.speedscope import to_speedscope
-        data = json.dumps(to_speedscope(p, a.sample_index, **f)).encode()
+        from ..views.export import to_speedscope
+        data = json.dumps(to_speedscope(p, a.sample_index, filters=f)).encode()
     else:
         from ..formats.pprof import encode_profile
         from ..model.filter import apply_filters
-        data = encode_profile(apply_filters(p, **f))
+        data = encode_profile(apply_filters(p, f))
     write_bytes(out, data, overwrite=a.force)
     print(f"wrote {out} ({fmt}, {len(data):,} bytes)", file=sys.stderr)
     return 0

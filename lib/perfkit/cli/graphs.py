@@ -23,8 +23,9 @@ def _add_filters(sp) -> None:
         g.add_argument(f"--{name}", metavar="REGEX", help=f"pprof's -{name}")
 
 
-def _filters(a) -> dict:
-    return {k: getattr(a, k) for k in FILTERS if getattr(a, k, None)}
+def _filters(a):
+    from ..model.filter import Filters
+    return Filters(**{k: getattr(a, k, None) for k in FILTERS})
 
 
 def _read(path: str):
@@ -61,10 +62,10 @@ def cmd_flame(a) -> int:
     f = _filters(a)
     if ext == ".html":
         from ..render.flame_html import interactive_flame
-        interactive_flame(p, a.sample_index, min_fraction=a.min_fraction, inverted=False, **f).save(out)
+        interactive_flame(p, a.sample_index, min_fraction=a.min_fraction, inverted=False, filters=f).save(out)
     else:
         from ..render.flame_static import flame_graph, save_figure
-        fig = flame_graph(p, a.sample_index, min_fraction=a.min_fraction, icicle=a.icicle, **f)
+        fig = flame_graph(p, a.sample_index, min_fraction=a.min_fraction, icicle=a.icicle, filters=f)
         save_figure(fig, out)
     return _done(out, "flame graph")
 
@@ -87,7 +88,7 @@ def cmd_callgraph(a) -> int:
     from ..render.callgraph import call_graph
     p = _read(a.path)
     g = call_graph(p, a.sample_index, nodefraction=a.nodefraction, edgefraction=a.edgefraction,
-                   nodecount=a.nodecount, granularity=a.granularity, **_filters(a))
+                   nodecount=a.nodecount, granularity=a.granularity, filters=_filters(a))
     g.save(out, overwrite=True)
     return _done(out, f"call graph, {len(g.nodes)} nodes, {len(g.edges)} edges")
 

@@ -15,7 +15,7 @@ from ..errors import OptionError
 from ..model.profile import Profile
 from ..style import DIFF_SCALE, SERIES_COLORS, format_value, per_second_unit, value_label
 from ..views.diff import diff
-from ..views.goroutines import goroutine_summary
+from ..views.goroutines import goroutine_groups
 from ..views.subsystems import as_subsystems, subsystem_breakdown
 from ..views.top import top
 from .flame_static import StaticFigure, new_figure
@@ -159,7 +159,7 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     """
     if not profiles:
         raise OptionError("<profiles>", "no profiles to compare")
-    sums = {lab: goroutine_summary(p, by=by, **filters) for lab, p in profiles.items()}
+    sums = {lab: goroutine_groups(p, by=by, **filters) for lab, p in profiles.items()}
     wide = pd.concat({lab: s.set_index(by)["goroutines"] for lab, s in sums.items()}, axis=1).fillna(0)
     wide = wide.astype(np.int64)
     wide["_max"] = wide.max(axis=1)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..model.profile import Profile
 from ..style import EXTRA_COLORS, OTHER, OTHER_COLOR, SUBSYSTEM_COLORS
-from .aggregate import aggregate
+from .aggregate import aggregate_nodes
 
 # order matters: the first match wins (GC and allocation before the rest of the runtime, ...)
 DEFAULT_SUBSYSTEMS: list[tuple[str, str]] = [
@@ -70,7 +70,7 @@ def as_subsystems(mapping) -> Subsystems:
 
 
 def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by: str = "leaf",
-                        per_second: bool = False, **filters) -> pd.DataFrame:
+                        per_second: bool = False, filters=None) -> pd.DataFrame:
     """Value per subsystem.
 
     by="leaf": each sample goes to the subsystem of its leaf frame (flat; sums
@@ -79,7 +79,7 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
     that ends in a syscall still counts as crypto.
     """
     subs = as_subsystems(mapping)
-    agg = aggregate(profile, sample_index, "functions", **filters)
+    agg = aggregate_nodes(profile, sample_index, filters=filters)
     names = agg.nodes.names
     cat_of_node = subs.classify_many(names)
     fr = agg.frames
@@ -89,7 +89,7 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
     leafmask = fr.depth == 0
     cats[fr.stack[leafmask]] = cat_of_node[agg.frame_node[leafmask]]
     if by == "stack":
-        plumbing = {"Go scheduler & runtime", "syscalls & netpoll", "GC", OTHER}
+        plumbing = {"Go scheduler & runtime", "syscalls & netpoll", "GC", "memory allocation", OTHER}
         decided = np.zeros(len(w), bool)
         frame_cat = cat_of_node[agg.frame_node]
         for s, c in zip(fr.stack.tolist(), frame_cat.tolist()):

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 
 from ..model.profile import Profile
-from .aggregate import Aggregation, aggregate
+from ..model.filter import Filters, checked_options
+from .aggregate import Aggregation, aggregate_nodes
 
 TOP_COLUMNS = ["name", "flat", "flat_pct", "sum_pct", "cum", "cum_pct"]
 
@@ -32,12 +33,12 @@ def top_from(agg: Aggregation) -> pd.DataFrame:
     return df
 
 
-def top(profile: Profile, sample_index=None, granularity: str = "functions", *,
-        nodecount: int | None = None, **filters) -> pd.DataFrame:
+@checked_options
+def top(profile: Profile, sample_index=None, *, granularity: str = "functions",
+        nodecount: int | None = None, filters: Filters | None = None) -> pd.DataFrame:
     """Rows like `go tool pprof -top`: name, flat, flat_pct, sum_pct, cum, cum_pct.
 
     flat/cum are raw integers in the sample type's unit (see ``df.attrs``).
-    Filters: focus, ignore, hide, show (regexps), tagfocus, tagignore.
     """
-    df = top_from(aggregate(profile, sample_index, granularity, **filters))
+    df = top_from(aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters))
     return df.head(nodecount) if nodecount else df
