@@ -20,7 +20,7 @@ from perfkit.render.flame_static import (diff_flame_graph, flame_graph,  # noqa:
                                          save_figure)
 from perfkit.views.diff import diff  # noqa: E402
 from perfkit.style import DIFF_SCALE  # noqa: E402
-from perfkit.views.goroutines import goroutine_summary  # noqa: E402
+from perfkit.views.goroutines import goroutine_groups  # noqa: E402
 
 ARCHIVES = ("pprof-normal", "pprof-bad-cpu")
 
@@ -189,7 +189,7 @@ def test_icicle_flips_y(bad, bad_flame):
 
 
 def test_filters_pass_through(bad):
-    fig = flame_graph(bad.cpu, focus=r"crypto/rsa\.SignPSS$")
+    fig = flame_graph(bad.cpu, filters=perfkit.Filters(focus=r"crypto/rsa\.SignPSS$"))
     lay = fig.perfkit_data
     assert "crypto/rsa.SignPSS" in set(lay.name)
     assert lay.attrs["grand_total"] < bad.cpu.total("cpu")
@@ -346,7 +346,7 @@ def test_goroutines_side_by_side(normal, bad, tmp_path):
     ax = fig.axes[0]
     for k, lab in enumerate(["normal", "bad"]):
         widths = [b.get_width() for b in ax.containers[k].patches]
-        s = goroutine_summary({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
+        s = goroutine_groups({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
         assert widths == [int(s["goroutines"].get(w, 0)) for w in data.index]
     _save_both(fig, tmp_path, "goroutines")
 
@@ -403,7 +403,7 @@ def test_save_figure_formats_and_safety(bad_flame, tmp_path):
 
 
 def test_flame_graph_with_nothing_left_after_filters(bad):
-    fig = flame_graph(bad.cpu, focus="no-function-is-called-like-this")
+    fig = flame_graph(bad.cpu, filters=perfkit.Filters(focus="no-function-is-called-like-this"))
     assert len(fig.perfkit_data) == 0
     assert "no samples" in [t.get_text() for t in fig.axes[0].texts]
     assert fig._repr_png_()[:4] == b"\x89PNG"
@@ -426,3 +426,14 @@ def test_one_diff_scale_for_every_diff(cpu_diff, normal, bad):
     assert DIFF_SCALE.step_color(True, 7) != DIFF_SCALE.step_color(True, 0)
     bars = delta_bars(normal.cpu, bad.cpu, n=10).perfkit_data
     assert set(bars["color"]) <= set(DIFF_SCALE.palette())
+
+
+def test_unknown_or_positional_options_raise(normal, bad):
+    with pytest.raises(OptionError, match="focus"):
+        flame_graph(bad.cpu, focus="x")           # filters come as one perfkit.Filters
+    with pytest.raises(OptionError):
+        delta_bars(normal.cpu, bad.cpu, "cpu", 15)   # options are keyword-only
+    with pytest.raises(OptionError, match="colour"):
+        subsystem_bars({"bad": bad.cpu}, colour="red")
+    with pytest.raises(OptionError, match="source"):
+        diff_flame_graph(normal.cpu, bad.cpu, source="x")

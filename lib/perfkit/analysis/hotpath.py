@@ -6,11 +6,14 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from ..views.tree import call_tree
 
 
-def hot_path(profile: Profile, sample_index=None, *, through: str | None = None, **filters) -> pd.DataFrame:
+@checked_options
+def hot_path(profile: Profile, sample_index=None, *, through: str | None = None,
+             filters: Filters | None = None) -> pd.DataFrame:
     """The heaviest root-to-leaf path, one row per frame (root first).
 
     At every step the child with the largest total is followed. With
@@ -18,7 +21,7 @@ def hot_path(profile: Profile, sample_index=None, *, through: str | None = None,
     tree node whose name matches, then continues greedily below it.
     Columns: depth, name, total, self, pct (of the profile total).
     """
-    tree = call_tree(profile, sample_index, **filters)
+    tree = call_tree(profile, sample_index, filters=filters)
     if tree.empty:
         return pd.DataFrame(columns=["depth", "name", "total", "self", "pct"])
     total = tree.attrs["total"]

@@ -41,7 +41,7 @@ import pandas as pd
 from ..errors import OptionError, PerfkitError, ToolMissingError
 from ..model.profile import Profile
 from ..style import format_value
-from ..model.filter import Filters
+from ..model.filter import Filters, checked_options
 from ..views.aggregate import Aggregation, aggregate_nodes
 from ..views.subsystems import Subsystems, as_subsystems
 
@@ -232,6 +232,7 @@ def _run_dot(source: str, fmt: str, where) -> bytes:
 
 # ---------------------------------------------------------------- public entry
 
+@checked_options
 def call_graph(profile: Profile, sample_index=None, *, nodefraction: float = 0.005,
                edgefraction: float = 0.001, nodecount: int = 80, granularity: str = "functions",
                title: str | None = None, subsystems=None, filters: Filters | None = None) -> CallGraph:

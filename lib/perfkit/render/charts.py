@@ -12,6 +12,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from ..style import DIFF_SCALE, SERIES_COLORS, format_value, per_second_unit, value_label
 from ..views.diff import diff
@@ -40,8 +41,9 @@ def _index_for(sample_index, label):
     return sample_index
 
 
-def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None, by: str = "stack",
-                   per_second: bool = True, **filters) -> StaticFigure:
+@checked_options
+def subsystem_bars(profiles: dict[str, Profile], sample_index=None, *, mapping=None, by: str = "stack",
+                   per_second: bool = True, filters: Filters | None = None) -> StaticFigure:
     """One stacked bar per profile, one segment per subsystem (PALETTE colours).
 
     Unmatched frames count as "other" (never dropped), so each bar sums to
@@ -55,7 +57,7 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     units = set()
     for label, p in profiles.items():
         si = _index_for(sample_index, label)
-        df = subsystem_breakdown(p, si, subs, by=by, per_second=per_second, **filters)
+        df = subsystem_breakdown(p, si, subs, by=by, per_second=per_second, filters=filters)
         unit = df.attrs["unit"]
         if per_second:
             shown_unit = per_second_unit(unit)
@@ -101,8 +103,9 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     return fig
 
 
-def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, by: str = "cum",
-               **filters) -> StaticFigure:
+@checked_options
+def delta_bars(base: Profile, target: Profile, sample_index=None, *, n: int = 20, by: str = "cum",
+               filters: Filters | None = None) -> StaticFigure:
     """Top-n functions by |delta| per second, as diverging horizontal bars.
 
     Red grew, blue shrank; rows whose delta lies within the ~95 % sampling
@@ -110,7 +113,7 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
     """
     if by not in ("cum", "flat"):
         raise OptionError(target.source, f"by must be 'cum' or 'flat', not {by!r}")
-    d = diff(base, target, sample_index, normalize="per_second", **filters)
+    d = diff(base, target, sample_index, normalize="per_second", filters=filters)
     raw_unit = d.attrs["unit"][:-2] if d.attrs["unit"].endswith("/s") else d.attrs["unit"]
     unit = per_second_unit(raw_unit)
     scale = 1e9 if unit == "cores" else 1.0
@@ -150,8 +153,9 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
     return fig
 
 
-def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: int = 15,
-                            **filters) -> StaticFigure:
+@checked_options
+def goroutines_side_by_side(profiles: dict[str, Profile], *, by: str = "where", n: int = 15,
+                            filters: Filters | None = None) -> StaticFigure:
     """Goroutine counts per group (``by``: where / leaf / stack), grouped bars per profile.
 
     The n groups with the largest count in any profile are drawn, the same
@@ -159,7 +163,7 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     """
     if not profiles:
         raise OptionError("<profiles>", "no profiles to compare")
-    sums = {lab: goroutine_groups(p, by=by, **filters) for lab, p in profiles.items()}
+    sums = {lab: goroutine_groups(p, by=by, filters=filters) for lab, p in profiles.items()}
     wide = pd.concat({lab: s.set_index(by)["goroutines"] for lab, s in sums.items()}, axis=1).fillna(0)
     wide = wide.astype(np.int64)
     wide["_max"] = wide.max(axis=1)
@@ -191,8 +195,9 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     return fig
 
 
-def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", n: int = 15,
-                      **filters) -> StaticFigure:
+@checked_options
+def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", *, n: int = 15,
+                      filters: Filters | None = None) -> StaticFigure:
     """Top-n functions by flat value, one panel per profile, same function order.
 
     ``sample_index`` is one name for all profiles or a dict label -> name, e.g.
@@ -204,7 +209,7 @@ def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", 
     tops, meta = {}, {}
     for lab, p in profiles.items():
         si = _index_for(sample_index, lab)
-        t = top(p, si, **filters)
+        t = top(p, si, filters=filters)
         tops[lab] = t.set_index("name")["flat"]
         meta[lab] = (t.attrs["unit"], t.attrs["sample_type"], t.attrs["total"])
     share = pd.concat({lab: s / (meta[lab][2] or 1) for lab, s in tops.items()}, axis=1).fillna(0)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ..views.flame import diff_flame_layout, flame_layout
+from ..model.filter import Filters, checked_options
 from ..style import DIFF_SCALE, SEARCH_MATCH_COLOR, is_time_unit, relative_delta, unit_steps
 from ..views.subsystems import as_subsystems
 
@@ -162,11 +163,14 @@ def flame_page(*graphs: InteractiveFlame, title: str = "perfkit flame graphs") -
 
 
 # ---------------------------------------------------------------- builders
+@checked_options
 def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001, inverted: bool = False,
-                      title: str | None = None, height: int | None = None, **filters) -> InteractiveFlame:
-    """Interactive flame graph of a profile (coloured by subsystem)."""
-    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, inverted=inverted, **filters)
-    subs = as_subsystems(filters.get("subsystems"))
+                      subsystems=None, title: str | None = None, height: int | None = None,
+                      filters: Filters | None = None) -> InteractiveFlame:
+    """Interactive flame graph of a profile (coloured by subsystem: a mapping or :class:`perfkit.Subsystems`)."""
+    subs = as_subsystems(subsystems)
+    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, inverted=inverted, subsystems=subs,
+                       filters=filters)
     cidx: dict[str, int] = {}
     ci = [cidx.setdefault(subs.color(s), len(cidx)) for s in lay["subsystem"]]
     colors = list(cidx)
@@ -194,8 +198,10 @@ def _diff_colors(lay: pd.DataFrame, only_label: str):
     return colors, ci.tolist(), state.tolist(), legend
 
 
+@checked_options
 def interactive_diff_flame(base, target, sample_index=None, *, normalize: str = "total", reverse: bool = False,
-                           min_fraction: float = 0.001, title: str | None = None, **filters) -> InteractiveFlame:
+                           min_fraction: float = 0.001, title: str | None = None,
+                           filters: Filters | None = None) -> InteractiveFlame:
     """Differential flame graph: widths from the target (the base when ``reverse``).
 
     Red frames grew, blue shrank (intensity by the normalised delta), frames
@@ -203,7 +209,7 @@ def interactive_diff_flame(base, target, sample_index=None, *, normalize: str = 
     get their own colour, deltas within sampling noise are neutral grey.
     """
     lay = diff_flame_layout(base, target, sample_index, normalize=normalize, min_fraction=min_fraction,
-                            reverse=reverse, **filters)
+                            reverse=reverse, filters=filters)
     only_label = "only in base" if reverse else "only in target"
     colors, ci, state, legend = _diff_colors(lay, only_label)
     unit = lay.attrs.get("unit", "")

@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 
 from ..errors import OptionError
 from ..fileio import write_bytes
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from ..style import DIFF_SCALE, format_rate, format_value, relative_delta
 from ..views.flame import diff_flame_layout, flame_layout
@@ -166,8 +167,10 @@ def _height(lay: pd.DataFrame) -> float:
 # public API
 
 
+@checked_options
 def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.001, icicle: bool = False,
-                subsystems=None, title: str | None = None, width: float = 14, **filters) -> StaticFigure:
+                subsystems=None, title: str | None = None, width: float = 14,
+                filters: Filters | None = None) -> StaticFigure:
     """Static flame graph (roots at the bottom; ``icicle=True``: roots at the top).
 
     Frames below ``min_fraction`` of the total are merged per parent; colours
@@ -175,7 +178,7 @@ def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.
     :class:`perfkit.Subsystems`), with a legend of the subsystems drawn.
     """
     subs = as_subsystems(subsystems)
-    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, subsystems=subs, **filters)
+    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, subsystems=subs, filters=filters)
     grand = float(lay.attrs.get("grand_total", 0) or 0)
     unit = lay.attrs.get("unit", "")
     stype = lay.attrs.get("sample_type", "")
@@ -215,9 +218,10 @@ def diff_colors(lay: pd.DataFrame, scale=DIFF_SCALE) -> tuple[list[str], np.ndar
     return scale.colors(rel, lay["noise"], lay["only_in"]), rel
 
 
+@checked_options
 def diff_flame_graph(base: Profile, target: Profile, sample_index=None, *, normalize: str = "total",
                      reverse: bool = False, min_fraction: float = 0.001, title: str | None = None,
-                     width: float = 14, icicle: bool = False, **filters) -> StaticFigure:
+                     width: float = 14, icicle: bool = False, filters: Filters | None = None) -> StaticFigure:
     """Differential flame graph: widths from the target (from the base when ``reverse``).
 
     Red = grew, blue = shrank, intensity by the delta relative to the frame
@@ -225,7 +229,7 @@ def diff_flame_graph(base: Profile, target: Profile, sample_index=None, *, norma
     noise; purple = only in the target (teal, reverse view: only in the base).
     """
     lay = diff_flame_layout(base, target, sample_index, normalize=normalize, min_fraction=min_fraction,
-                            reverse=reverse, **filters)
+                            reverse=reverse, filters=filters)
     grand = float(lay.attrs.get("grand_total", 0) or 0)
     unit = lay.attrs.get("unit", "")
     fig = new_figure(width, _height(lay) + 0.4)
