@@ -97,11 +97,13 @@ def cores(nanoseconds_per_second: float) -> float:
     return float(nanoseconds_per_second) / 1e9
 
 
-def format_rate(v: float, unit: str, digits: int = 3) -> str:
-    """A per-second value of a profile unit: CPU time reads as cores, the rest as '<value>/s'."""
-    if is_time_unit(unit):
-        return format_value(cores(v), "cores", digits)
-    return f"{format_value(v, unit, digits)}/s"
+def format_rate(v: float, unit: str, digits: int = 3, *, signed: bool = False) -> str:
+    """A per-second value of a profile unit ('nanoseconds' or 'nanoseconds/s' alike): CPU time
+    reads as cores ('0.468 cores'), the rest as '<value>/s'. ``signed``: a leading '+' when positive."""
+    unit = (unit or "").removesuffix("/s")
+    text = (format_value(cores(v), "cores", digits) if is_time_unit(unit)
+            else f"{format_value(v, unit, digits)}/s")
+    return "+" + text if signed and v > 0 else text
 
 
 def per_second_unit(unit: str) -> str:
