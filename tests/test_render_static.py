@@ -437,3 +437,26 @@ def test_unknown_or_positional_options_raise(normal, bad):
         subsystem_bars({"bad": bad.cpu}, colour="red")
     with pytest.raises(OptionError, match="source"):
         diff_flame_graph(normal.cpu, bad.cpu, source="x")
+
+
+def test_style_units_and_diff_scale():
+    from perfkit.style import format_rate, format_value, per_second_unit, relative_delta, unit_steps
+    assert format_value(56_730_000_000, "nanoseconds") == "56.7s"
+    assert format_value(68_738_938, "bytes") == "65.6MiB"
+    assert format_value(1234, "count") == "1,234"
+    assert format_value(0.4681, "cores") == "0.468 cores"
+    assert format_rate(468_100_000, "nanoseconds/s", signed=True) == "+0.468 cores"
+    assert format_rate(-2 * 1024 * 1024, "bytes") == "-2MiB/s"
+    assert per_second_unit("nanoseconds") == "cores" and per_second_unit("bytes") == "bytes/s"
+    assert unit_steps("count") is None and unit_steps("bytes")[0] == ("GiB", float(1 << 30))
+    rel = relative_delta([100, 100, 0, 50], [150, 20, 10, 50], [50, -80, 10, 0])
+    assert np.allclose(rel, [50 / 150, -0.8, 1.0, 0.0])
+    idx, state = DIFF_SCALE.classify(rel, [False, False, False, False], ["", "", "target", ""])
+    assert list(state) == ["grew", "shrank", "only-in", "noise"]
+    pal = DIFF_SCALE.palette()
+    assert pal[idx[2]] == DIFF_SCALE.only_target and pal[idx[3]] == DIFF_SCALE.noise
+    # more change, more colour: each step is further from white than the one before
+    for grew in (True, False):
+        shades = [to_rgba(DIFF_SCALE.step_color(grew, k)) for k in range(DIFF_SCALE.levels)]
+        dist = [3 - sum(c[:3]) for c in shades]
+        assert dist == sorted(dist) and len(set(dist)) == DIFF_SCALE.levels

@@ -14,7 +14,7 @@ import pandas as pd
 
 __all__ = ["OTHER", "SUBSYSTEM_COLORS", "OTHER_COLOR", "EXTRA_COLORS", "SERIES_COLORS",
            "format_value", "format_rate", "unit_steps", "SEARCH_MATCH_COLOR", "per_second_unit", "is_time_unit", "is_bytes_unit",
-           "value_label", "cores", "DiffScale", "DIFF_SCALE", "relative_delta"]
+           "value_label", "cores", "NANOS_PER_CORE", "DiffScale", "DIFF_SCALE", "relative_delta"]
 
 OTHER = "other"
 
@@ -92,9 +92,12 @@ def format_value(v: float, unit: str, digits: int = 3) -> str:
     return str(v)
 
 
-def cores(nanoseconds_per_second: float) -> float:
-    """CPU nanoseconds per wall second -> cores used."""
-    return float(nanoseconds_per_second) / 1e9
+NANOS_PER_CORE = 1e9       # CPU nanoseconds per wall second that make one busy core
+
+
+def cores(nanoseconds_per_second):
+    """CPU nanoseconds per wall second -> cores used (a number or an array)."""
+    return nanoseconds_per_second / NANOS_PER_CORE
 
 
 def format_rate(v: float, unit: str, digits: int = 3, *, signed: bool = False) -> str:

@@ -14,7 +14,7 @@ from matplotlib.ticker import MaxNLocator
 from ..errors import OptionError
 from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from ..style import DIFF_SCALE, SERIES_COLORS, format_value, per_second_unit, value_label
+from ..style import DIFF_SCALE, SERIES_COLORS, cores, format_value, per_second_unit, value_label
 from ..views.diff import diff
 from ..views.goroutines import goroutine_groups
 from ..views.subsystems import as_subsystems, subsystem_breakdown
@@ -61,7 +61,8 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, *, mapping=N
         unit = df.attrs["unit"]
         if per_second:
             shown_unit = per_second_unit(unit)
-            vals = df["per_second"].to_numpy(float) / (1e9 if shown_unit == "cores" else 1.0)
+            vals = df["per_second"].to_numpy(float)
+            vals = cores(vals) if shown_unit == "cores" else vals
         else:
             shown_unit = unit
             vals = df["value"].to_numpy(float)
@@ -116,12 +117,13 @@ def delta_bars(base: Profile, target: Profile, sample_index=None, *, n: int = 20
     d = diff(base, target, sample_index, normalize="per_second", filters=filters)
     raw_unit = d.attrs["unit"][:-2] if d.attrs["unit"].endswith("/s") else d.attrs["unit"]
     unit = per_second_unit(raw_unit)
-    scale = 1e9 if unit == "cores" else 1.0
     col = f"{by}_delta"
     d = d.assign(_a=d[col].abs()).sort_values(["_a", "name"], ascending=[False, True], kind="mergesort")
     d = d.head(n).drop(columns="_a").reset_index(drop=True)
-    delta = d[col].to_numpy(float) / scale
-    ci = d[f"{by}_delta_ci95"].to_numpy(float) / scale
+    delta = d[col].to_numpy(float)
+    ci = d[f"{by}_delta_ci95"].to_numpy(float)
+    if unit == "cores":
+        delta, ci = cores(delta), cores(ci)
     noise = d[f"{by}_noise"].fillna(False).to_numpy(bool)
     colors = [DIFF_SCALE.sign_color(v, nz) for v, nz in zip(delta, noise)]
     fig = new_figure(11, max(3.0, 0.32 * len(d) + 1.6))

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ..views.flame import diff_flame_layout, flame_layout
 from ..model.filter import Filters, checked_options
-from ..style import DIFF_SCALE, SEARCH_MATCH_COLOR, is_time_unit, relative_delta, unit_steps
+from ..style import DIFF_SCALE, NANOS_PER_CORE, SEARCH_MATCH_COLOR, is_time_unit, relative_delta, unit_steps
 from ..views.subsystems import as_subsystems
 
 __all__ = ["InteractiveFlame", "interactive_flame", "interactive_diff_flame", "flame_page"]
@@ -71,7 +71,8 @@ def _script_json(obj) -> str:
 def _fmt_spec(unit: str, per_second: bool = False) -> dict:
     """How the script formats values: perfkit.style's steps for the unit, a suffix, or cores."""
     if is_time_unit(unit):
-        return {"kind": "cores" if per_second else "time", "suffix": "", "steps": unit_steps(unit)}
+        return {"kind": "cores" if per_second else "time", "suffix": "", "steps": unit_steps(unit),
+                "core": NANOS_PER_CORE}
     steps = unit_steps(unit)
     suffix = "/s" if per_second else ""
     if steps is None and unit:
@@ -269,7 +270,7 @@ function init(root){
   function fmt(v){
     if(v===null||v===undefined||isNaN(v))return "";
     var k=D.fmt.kind, suf=D.fmt.suffix||"";
-    if(k==="cores")return g3(v/1e9)+" cores";
+    if(k==="cores")return g3(v/D.fmt.core)+" cores";
     var sc=D.fmt.steps;
     if(!sc)return (Number.isInteger(v)?v.toLocaleString("en-US"):g3(v))+suf;
     var a=Math.abs(v);

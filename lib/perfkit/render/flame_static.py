@@ -191,7 +191,8 @@ def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.
     total_txt = format_value(grand, unit)
     extra = ""
     if unit == "nanoseconds" and profile.duration_nanos > 0:
-        extra = f" ({grand / profile.duration_nanos:.2f} cores over {profile.duration_seconds:.3g}s)"
+        extra = (f" ({format_value(grand / profile.duration_nanos, 'cores')} over "
+                 f"{format_value(profile.duration_nanos, 'nanoseconds')})")
     head = title or f"{_short_source(profile.source)}: {'icicle' if icicle else 'flame'} graph"
     ax.set_title(f"{head}\n{stype}, total {total_txt}{extra}", fontsize=10, loc="left")
     if not len(lay):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.profile import Profile
-from ..style import EXTRA_COLORS, OTHER, OTHER_COLOR, SUBSYSTEM_COLORS
+from ..style import EXTRA_COLORS, OTHER, OTHER_COLOR, SUBSYSTEM_COLORS, cores, is_time_unit
 from .aggregate import aggregate_nodes
 
 # order matters: the first match wins (GC and allocation before the rest of the runtime, ...)
@@ -107,8 +107,8 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
             from ..errors import OptionError
             raise OptionError(profile.source, "no duration: cannot normalise per second")
         df["per_second"] = df["value"] / profile.duration_seconds
-        if agg.unit == "nanoseconds":
-            df["cores"] = df["per_second"] / 1e9
+        if is_time_unit(agg.unit):
+            df["cores"] = cores(df["per_second"])
     df["color"] = [subs.color(s) for s in df["subsystem"]]
     df.attrs.update(unit=agg.unit, total=total, source=profile.source, by=by)
     return df
