@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["OTHER", "SUBSYSTEM_COLORS", "OTHER_COLOR", "EXTRA_COLORS", "SERIES_COLORS",
-           "format_value", "format_rate", "unit_steps", "SEARCH_MATCH_COLOR", "per_second_unit", "is_time_unit", "is_bytes_unit",
+__all__ = ["OTHER", "SUBSYSTEM_COLORS", "OTHER_COLOR", "EXTRA_COLORS", "SERIES_COLORS", "SEARCH_MATCH_COLOR",
+           "format_value", "format_rate", "unit_steps", "per_second_unit", "is_time_unit", "is_bytes_unit",
            "value_label", "cores", "NANOS_PER_CORE", "DiffScale", "DIFF_SCALE", "relative_delta"]
 
 OTHER = "other"
