@@ -40,8 +40,8 @@ def subsystem_change(base: Profile, target: Profile, mapping=None, *, by: str = 
     target_cores, change_cores and share_of_change_pct (this subsystem's part
     of the whole process's change).
     """
-    b = subsystem_breakdown(base, None, mapping, by=by, per_second=True).set_index("subsystem")
-    t = subsystem_breakdown(target, None, mapping, by=by, per_second=True).set_index("subsystem")
+    b = subsystem_breakdown(base, mapping=mapping, by=by, per_second=True).set_index("subsystem")
+    t = subsystem_breakdown(target, mapping=mapping, by=by, per_second=True).set_index("subsystem")
     if "cores" not in b or "cores" not in t:
         raise OptionError(target.source, "subsystem_change compares CPU profiles")
     out = pd.DataFrame({"base_cores": b["cores"], "target_cores": t["cores"]})

@@ -57,7 +57,7 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, *, mapping=N
     units = set()
     for label, p in profiles.items():
         si = _index_for(sample_index, label)
-        df = subsystem_breakdown(p, si, subs, by=by, per_second=per_second, filters=filters)
+        df = subsystem_breakdown(p, si, mapping=subs, by=by, per_second=per_second, filters=filters)
         unit = df.attrs["unit"]
         if per_second:
             shown_unit = per_second_unit(unit)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from ..style import EXTRA_COLORS, OTHER, OTHER_COLOR, SUBSYSTEM_COLORS, cores, is_time_unit
 from .aggregate import aggregate_nodes
@@ -69,8 +71,9 @@ def as_subsystems(mapping) -> Subsystems:
     return Subsystems(mapping)
 
 
-def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by: str = "leaf",
-                        per_second: bool = False, filters=None) -> pd.DataFrame:
+@checked_options
+def subsystem_breakdown(profile: Profile, sample_index=None, *, mapping=None, by: str = "leaf",
+                        per_second: bool = False, filters: Filters | None = None) -> pd.DataFrame:
     """Value per subsystem.
 
     by="leaf": each sample goes to the subsystem of its leaf frame (flat; sums
@@ -97,14 +100,13 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
                 cats[s] = c
                 decided[s] = True
     elif by != "leaf":
-        raise ValueError("by must be 'leaf' or 'stack'")
+        raise OptionError(profile.source, f"by must be 'leaf' or 'stack', not {by!r}")
     df = pd.DataFrame({"subsystem": cats[live], "value": w[live]})
     df = df.groupby("subsystem")["value"].sum().reindex(subs.names, fill_value=0).reset_index()
     total = agg.total
     df["pct"] = df["value"] * 100.0 / total if total else 0.0
     if per_second:
         if profile.duration_nanos <= 0:
-            from ..errors import OptionError
             raise OptionError(profile.source, "no duration: cannot normalise per second")
         df["per_second"] = df["value"] / profile.duration_seconds
         if is_time_unit(agg.unit):
