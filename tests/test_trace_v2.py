@@ -111,27 +111,28 @@ def test_model_and_analyses(v2):
     assert (t.g[k] > 0).all()
     assert (t.p[t.is_type("GoStart")] >= 0).all()
     # blocking reasons are resolved strings
-    tr = A.transitions(t)
+    tr = t.tables.transitions
     reasons = set(tr["reason"].unique())
     assert {"network", "chan receive", "sleep"} <= reasons
-    s = A.summary(t)
-    assert s["version"] == t.version and s["gomaxprocs"] >= 1
-    assert s["goroutines_created"] == int((ev["type"] == "GoCreate").sum()) > 0
-    assert 0 < s["busy_p_share"] <= 1
+    s = A.trace_summary(t)
+    assert s.version == t.version and s.gomaxprocs >= 1
+    assert s.goroutines_created == int((ev["type"] == "GoCreate").sum()) > 0
+    assert 0 < s.busy_p_share <= 1
     util = A.p_utilization(t)
-    gmp = s["gomaxprocs"]
+    gmp = s.gomaxprocs
     assert len(util) >= 950 and (util["busy_ps"] <= gmp + 1e-9).all() and (util["busy_ps"] >= -1e-9).all()
     gs = A.goroutine_states(t)
     assert (gs[["runnable", "running", "waiting", "syscall"]] >= 0).all().all()
     assert (gs["running"] <= gmp).all() and gs["waiting"].max() > 0
     cr = A.goroutine_creation(t)
-    assert cr["created"].sum() == s["goroutines_created"]
-    summ = A.goroutine_summary(t)
+    assert cr["created"].sum() == s.goroutines_created
+    summ = A.goroutine_time(t)
     assert (summ[["exec_ns", "sched_wait_ns", "blocked_ns", "syscall_ns"]] >= 0).all().all()
     assert summ["block_net_ns"].sum() > 0
     gc = A.gc_summary(t)
-    assert gc["gc_count"] >= 1 and 0 < gc["gc_share"] <= 1 and gc["stw_count"] >= 1
-    assert len(A.heap(t)) == int((ev["type"] == "HeapAlloc").sum()) and A.heap(t)["heap_live"].max() > 0
+    assert gc.gc_count >= 1 and 0 < gc.gc_share <= 1 and gc.stw_count >= 1
+    heap = t.tables.heap_samples
+    assert len(heap) == int((ev["type"] == "HeapAlloc").sum()) and heap["heap_live"].max() > 0
 
 
 def test_user_annotations(v2):
