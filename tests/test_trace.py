@@ -109,6 +109,14 @@ def test_cli_functions(fleet_dir, tmp_path):
     cli.cmd_summary(SimpleNamespace(path=path, format="json"), buf)
     js = json.loads(buf.getvalue())
     assert js["version"] == "1.11" and js["gomaxprocs"] == 16
+    keys = ["source", "version", "events", "duration_s", "gomaxprocs", "goroutines_created", "gc_count",
+            "gc_share", "busy_p_share"]
+    assert list(js) == keys
+    buf = io.StringIO()
+    cli.cmd_summary(SimpleNamespace(path=path, format="table"), buf)
+    rows = [line.split(None, 1) for line in buf.getvalue().splitlines()]
+    assert [r[0] for r in rows] == keys and rows[4][1] == "16" and rows[1][1] == "1.11"
+    assert rows[3][1] == f"{js['duration_s']:.4g}"
     buf = io.StringIO()
     cli.cmd_events(SimpleNamespace(path=path, format="csv"), buf)
     lines = buf.getvalue().splitlines()

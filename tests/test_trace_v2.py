@@ -165,3 +165,35 @@ def test_cli_functions(v2_path, tmp_path):
     out = tmp_path / "sync.pb.gz"
     cli.cmd_pprof(SimpleNamespace(path=path, type="sync", output=str(out)), None)
     assert perfkit.read_profile(out).total("contentions") > 0
+
+
+def test_normalised_tables_agree_across_formats(v2, fleet_dir):
+    """Both parsers emit the same tables (Trace.tables), internally consistent."""
+    legacy = read_trace(fleet_dir / "pprof-normal" / "trace")
+    names = ("transitions", "p_runs", "gc_spans", "stw_spans", "creations", "heap_samples", "procs")
+    assert [list(getattr(legacy.tables, n).columns) for n in names] == \
+           [list(getattr(v2.tables, n).columns) for n in names]
+    for t, gc_begin in ((legacy, "GCStart"), (v2, "GCBegin")):
+        T = t.tables
+        tr = T.transitions
+        assert tr["ord"].is_monotonic_increasing
+        # from_state: the goroutine's previous state, -1 at its first transition
+        prev = tr.groupby("g")["state"].shift().fillna(-1).astype(int)
+        assert (tr["from_state"].astype(int) == prev).all()
+        # every P run starts where its goroutine enters the running state
+        pr = T.p_runs
+        gmp = int(T.procs["gomaxprocs"].iloc[-1])
+        assert len(pr) > 100 and (pr["end"] >= pr["start"]).all()
+        assert pr["p"].between(0, gmp - 1).all()
+        running = tr[tr["state"] == 2].set_index(["g", "ts"]).index
+        assert pr.set_index(["g", "start"]).index.isin(running).all()
+        cr = T.creations
+        assert len(cr) == int(t.is_type("GoCreate").sum()) and (cr["g"] > 0).all()
+        assert not cr["g"].duplicated().any()
+        gc = T.gc_spans
+        assert len(gc) <= int(t.is_type(gc_begin).sum()) and (gc["end"] > gc["start"]).all()
+        assert (gc["start"].to_numpy()[1:] >= gc["end"].to_numpy()[:-1]).all()
+        stw = T.stw_spans
+        assert (stw["end"] >= stw["start"]).all()
+    assert int(legacy.tables.procs["gomaxprocs"].iloc[-1]) == 16
+    assert len(v2.tables.gc_spans) >= 1 and len(v2.tables.stw_spans) >= 1
