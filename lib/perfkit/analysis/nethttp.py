@@ -296,7 +296,7 @@ def trace_connections(trace) -> TraceConnections:
     accepted = int(by.get("net/http.(*Server).Serve", 0))
     requests = int(by.get("net/http.(*connReader).startBackgroundRead", 0))
     pre = int(sum(by.get(c, 0) for c in TRACER_CREATORS))
-    gs = ta.goroutine_summary(trace)
+    gs = ta.goroutine_time(trace)
     conn = gs[gs["created_by"] == "net/http.(*Server).Serve"].reset_index(drop=True)
     lo, hi = poisson_interval(accepted)
     others = by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False, kind="mergesort")

@@ -1,6 +1,7 @@
 """`perfkit trace summary|events|pprof`: argparse wiring (register(subparsers))."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -27,9 +28,9 @@ def register(subparsers) -> None:
 
 def cmd_summary(args, out=None) -> int:
     from ..trace import read_trace
-    from ..trace.analysis import summary
+    from ..trace.analysis import trace_summary
     out = out or sys.stdout
-    s = summary(read_trace(args.path))
+    s = dataclasses.asdict(trace_summary(read_trace(args.path)))
     if args.format == "json":
         out.write(json.dumps(s, indent=2) + "\n")
     else:

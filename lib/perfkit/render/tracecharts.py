@@ -21,7 +21,7 @@ def p_timeline(traces: dict, *, bucket_ms: float = 1.0, max_spans: int = 200_000
     drawn = []
     for i, (label, t) in enumerate(traces.items()):
         lanes, util = axes[2 * i], axes[2 * i + 1]
-        sp = ta.p_spans(t)
+        sp = t.tables.p_runs
         if len(sp) > max_spans:
             sp = sp.sample(max_spans, random_state=0)
         gmp = max(ta.gomaxprocs(t), int(sp["p"].max()) + 1 if len(sp) else 1)
