@@ -10,7 +10,7 @@ import pytest
 import perfkit
 from conftest import ROOT
 from gotool import go, pprof_top
-from perfkit.trace import analysis as trace_analysis, read_trace
+from perfkit.trace import goroutine_creation, read_trace
 from perfkit.analysis import (allocation_count, compare_connection_states, connection_states, cpu_change,
                               find_go, function_change, handshake_cost, hot_path, requests_per_connection,
                               runtime_info, subsystem_change, tls_handshakes, trace_connections)
@@ -123,7 +123,7 @@ def test_cpu_and_subsystem_change(arch):
 def test_trace_connections_and_handshake_cost(arch):
     tr = read_trace(arch["pprof-bad-cpu"].trace)
     conn = trace_connections(tr)
-    created = trace_analysis.goroutine_creation(tr).groupby("creator")["created"].sum()
+    created = goroutine_creation(tr).groupby("creator")["created"].sum()
     assert conn.accepted == created["net/http.(*Server).Serve"] == conn.created("net/http.(*Server).Serve")
     assert conn.accepted_per_s_low < conn.accepted_per_s < conn.accepted_per_s_high
     assert len(conn.connections) == conn.accepted
@@ -140,6 +140,7 @@ def test_find_go(tmp_path, monkeypatch, go_bin):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("PERFKIT_GO", raising=False)
     monkeypatch.delenv("GOROOT", raising=False)
+    monkeypatch.setattr("perfkit.analysis.tls_cost.GO_INSTALL_DIR", str(tmp_path))
     with pytest.raises(perfkit.ToolMissingError, match="PERFKIT_GO"):
         find_go()
     monkeypatch.setenv("PERFKIT_GO", go_bin)

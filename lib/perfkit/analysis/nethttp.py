@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..model.profile import Profile
-from ..trace import analysis as ta
+from ..trace import goroutine_creation, goroutine_time
 from ..views.top import top
 from ..views.tree import sample_stacks
 
@@ -291,12 +291,12 @@ def trace_connections(trace) -> TraceConnections:
     (execution) its goroutine got inside the window.
     """
     secs = trace.duration_ns / 1e9
-    created = ta.goroutine_creation(trace)
+    created = goroutine_creation(trace)
     by = created.groupby("creator")["created"].sum()
     accepted = int(by.get("net/http.(*Server).Serve", 0))
     requests = int(by.get("net/http.(*connReader).startBackgroundRead", 0))
     pre = int(sum(by.get(c, 0) for c in TRACER_CREATORS))
-    gs = ta.goroutine_time(trace)
+    gs = goroutine_time(trace)
     conn = gs[gs["created_by"] == "net/http.(*Server).Serve"].reset_index(drop=True)
     lo, hi = poisson_interval(accepted)
     others = by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False, kind="mergesort")
