@@ -74,8 +74,8 @@ def cmd_archive(a) -> int:
     df = arch.summary()
     df["time"] = df["time"].astype(str).replace({"None": "", "NaT": ""})
     if a.format == "table":
-        width = min(terminal_width(), ARCHIVE_WIDTH)
-        write_lines([f"{arch.source}: {len(arch.files)} files"] + _archive_lines(df, width), width)
+        # a fixed layout, whatever the terminal: 100 columns hold every field without cutting any
+        write_lines([f"{arch.source}: {len(arch.files)} files"] + _archive_lines(df, ARCHIVE_WIDTH), ARCHIVE_WIDTH)
     else:
         write_records(df, a.format)
     for p in arch.problems:
