@@ -312,3 +312,12 @@ def test_filters_is_frozen_and_apply_filters_checks_its_argument(cpu):
         perfkit.apply_filters(p, {"focus": "x"})
     with pytest.raises(perfkit.OptionError, match="order"):
         perfkit.call_tree(p, order="depth")
+
+
+def test_write_exports_match_the_text_exports(cpu, tmp_path):
+    p = cpu["pprof-normal"]
+    f = perfkit.Filters(focus="net/http")
+    assert perfkit.write_folded(p, tmp_path / "a.folded", filters=f).read_text() == perfkit.to_folded(p, filters=f)
+    doc = json.loads(perfkit.write_speedscope(p, tmp_path / "a.json", "cpu").read_text())
+    assert doc == json.loads(json.dumps(perfkit.to_speedscope(p, "cpu")))
+    assert sum(doc["profiles"][0]["weights"]) == p.total("cpu")

@@ -16,7 +16,7 @@ from . import graphs, profiles, traces
 PLUGIN_GROUP = "perfkit.cli"
 
 
-def _one_line(text: str) -> str:
+def _single_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
@@ -27,7 +27,7 @@ def register_plugins(sub, group: str = PLUGIN_GROUP) -> None:
             ep.load()(sub)
         except Exception as e:          # a broken plugin must not take the built-in commands down
             print(f"perfkit: warning: plugin {ep.name!r} ({ep.value}) not loaded: "
-                  f"{type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+                  f"{type(e).__name__}: {_single_line(e)}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     try:
         return a.func(a)
     except PerfkitError as e:
-        print(f"perfkit: error: {_one_line(e)}", file=sys.stderr)
+        print(f"perfkit: error: {_single_line(e)}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
