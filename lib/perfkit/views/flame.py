@@ -11,8 +11,8 @@ import pandas as pd
 from ..errors import OptionError
 from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
+from .diff import normalization_scales, poisson_ci95, sample_count_index
 from .subsystems import as_subsystems
-from .diff import sample_count_index, normalization_scales, poisson_ci95
 from .tree import call_tree
 
 MERGED = "[{n} small frames]"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.profile import Profile
 from ..model.filter import Filters, checked_options
+from ..model.profile import Profile
 from .aggregate import Aggregation, aggregate_nodes
 
 TOP_COLUMNS = ["name", "flat", "flat_pct", "sum_pct", "cum", "cum_pct"]
