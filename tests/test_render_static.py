@@ -19,7 +19,7 @@ from perfkit.render.charts import (delta_bars, goroutines_side_by_side, heap_sid
 from perfkit.render.flame_static import (NEUTRAL, ONLY_IN, diff_flame_graph, flame_graph,  # noqa: E402
                                          save_figure)
 from perfkit.views.diff import diff  # noqa: E402
-from perfkit.views.goroutines import goroutine_summary  # noqa: E402
+from perfkit.views.goroutines import goroutine_groups  # noqa: E402
 
 ARCHIVES = ("pprof-normal", "pprof-bad-cpu")
 
@@ -345,7 +345,7 @@ def test_goroutines_side_by_side(normal, bad, tmp_path):
     ax = fig.axes[0]
     for k, lab in enumerate(["normal", "bad"]):
         widths = [b.get_width() for b in ax.containers[k].patches]
-        s = goroutine_summary({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
+        s = goroutine_groups({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
         assert widths == [int(s["goroutines"].get(w, 0)) for w in data.index]
     _save_both(fig, tmp_path, "goroutines")
 

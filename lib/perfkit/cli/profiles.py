@@ -126,7 +126,7 @@ def cmd_peek(a) -> int:
     lines = [f"{a.path}: callers above, callees below each node matching {a.regex!r}"]
     for i, (_, block) in enumerate(t.groupby("focus", sort=False)):
         table = text_table(block, cols, name="label", width=width)
-        lines += table if i == 0 else ["-" * min(width, len(table[0]) + 20)] + table[1:]
+        lines += table if i == 0 else ["-" * max(len(ln) for ln in table)] + table[1:]
     write_lines(lines, width)
     return 0
 
