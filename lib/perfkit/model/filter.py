@@ -188,7 +188,7 @@ _UNITS = {  # unit -> (family, scale)
 _NUM_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
-def _num(source: str, text: str) -> tuple[float, str] | None:
+def _tag_bound(source: str, text: str) -> tuple[float, str] | None:
     if text.strip() == "":
         return None
     m = _NUM_RE.match(text)
@@ -215,7 +215,7 @@ def _tag_mask(p: Profile, spec: str, what: str) -> np.ndarray:
         labels = labels[labels["key"] == key]
     hit = np.zeros(p.n_samples, bool)
     if ":" in body and _NUM_RE.match(body.split(":", 1)[0] or "0") and _NUM_RE.match(body.split(":", 1)[1] or "0"):
-        lo, hi = (_num(p.source, x) for x in body.split(":", 1))
+        lo, hi = (_tag_bound(p.source, x) for x in body.split(":", 1))
         num = labels[labels["str"] == ""]
         fam = np.array([_label_family(k, u) for k, u in zip(num["key"], num["num_unit"])], object)
         v = num["num"].to_numpy().astype(float)

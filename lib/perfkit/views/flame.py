@@ -11,14 +11,14 @@ import pandas as pd
 from ..errors import OptionError
 from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
+from .diff import normalization_scales, poisson_ci95, sample_count_index
 from .subsystems import as_subsystems
-from .diff import sample_count_index, normalization_scales, poisson_ci95
 from .tree import call_tree
 
 MERGED = "[{n} small frames]"
 
 
-def _paths(tree: pd.DataFrame) -> np.ndarray:
+def _path_keys(tree: pd.DataFrame) -> np.ndarray:
     """Root-first path key of every row (rows are depth-first, parents first)."""
     keys = np.empty(len(tree), dtype=object)
     names = tree["name"].to_numpy()
@@ -142,8 +142,8 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
     grand = float(shape.loc[shape.parent == -1, "total"].abs().sum())
     lay = _merge_small(shape, min_fraction * grand)
     lay["x"] = _x_offsets(lay, "total") * s_shape
-    other_total = dict(zip(_paths(other), other["total"].to_numpy()))
-    keys = _paths(lay)
+    other_total = dict(zip(_path_keys(other), other["total"].to_numpy()))
+    keys = _path_keys(lay)
     mine = lay["total"].to_numpy(float) * s_shape
     theirs = np.array([other_total.get(k, np.nan) if m <= 1 else np.nan
                        for k, m in zip(keys, lay["merged"].to_numpy())], float) * s_other
@@ -171,8 +171,8 @@ def _noise(base, target, sample_index, filters, lay, keys, bs, ts, reverse) -> n
         return out
     cb = call_tree(base, bi, order="bfs", filters=filters)
     ct = call_tree(target, ti, order="bfs", filters=filters)
-    nb_map = dict(zip(_paths(cb), cb["total"].to_numpy()))
-    nt_map = dict(zip(_paths(ct), ct["total"].to_numpy()))
+    nb_map = dict(zip(_path_keys(cb), cb["total"].to_numpy()))
+    nt_map = dict(zip(_path_keys(ct), ct["total"].to_numpy()))
     nb = np.array([nb_map.get(k, 0) for k in keys], float)
     nt = np.array([nt_map.get(k, 0) for k in keys], float)
     half = poisson_ci95(lay["base"].to_numpy(float), nb, lay["target"].to_numpy(float), nt, bs, ts)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
-from ..model.profile import Profile
 from ..model.filter import Filters, checked_options
+from ..model.profile import Profile
 from .aggregate import aggregate_nodes
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.profile import Profile
 from ..errors import OptionError
 from ..model.filter import Filters, checked_options
+from ..model.profile import Profile
 from .aggregate import aggregate_nodes
 
 
