@@ -460,3 +460,17 @@ def test_style_units_and_diff_scale():
         shades = [to_rgba(DIFF_SCALE.step_color(grew, k)) for k in range(DIFF_SCALE.levels)]
         dist = [3 - sum(c[:3]) for c in shades]
         assert dist == sorted(dist) and len(set(dist)) == DIFF_SCALE.levels
+
+
+def test_p_timeline_keeps_what_it_drew(normal, bad):
+    from perfkit.render import p_timeline
+    from perfkit.trace import p_utilization, read_trace
+    traces = {"normal": read_trace(normal.trace), "bad": read_trace(bad.trace)}
+    fig = p_timeline(traces)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    data = fig.perfkit_data
+    assert list(data.columns) == ["trace", "ms", "busy_ps"]
+    for label, t in traces.items():
+        want = p_utilization(t)
+        got = data[data["trace"] == label]
+        assert np.allclose(got["busy_ps"].to_numpy(), want["busy_ps"].to_numpy())
