@@ -113,12 +113,14 @@ def test_svg_contains_escaped_names(graph, tmp_path):
 
 
 def test_focus_passes_through(bad):
-    g = call_graph(bad, focus=r"rsa\.SignPSS")
+    g = call_graph(bad, filters=perfkit.Filters(focus=r"rsa\.SignPSS"))
     assert "crypto/rsa.SignPSS" in set(g.nodes["name"])
     assert g.info["shown_total"] <= perfkit.top(bad).set_index("name").at["crypto/rsa.SignPSS", "cum"]
     assert "focus=" in g.dot_source
-    with pytest.raises(TypeError):
+    with pytest.raises(perfkit.OptionError, match="fokus"):
         call_graph(bad, fokus="x")
+    with pytest.raises(perfkit.OptionError, match="filters must be a perfkit.Filters"):
+        call_graph(bad, filters={"focus": "x"})
 
 
 def test_missing_dot_names_graphviz(bad, tmp_path, monkeypatch):

@@ -43,8 +43,11 @@ FUZZ = dict(deadline=None, derandomize=True, database=None, print_blob=True,
                                    HealthCheck.filter_too_much, HealthCheck.large_base_example])
 
 
+FUZZ_FILTERS = perfkit.Filters(focus=".", hide=r"^runtime\.", tagignore="bytes=1:1000")
+
+
 def check(data: bytes) -> None:
-    """decode + top for every sample type; only PerfkitError may escape."""
+    """decode + top (unfiltered and filtered) for every sample type; only PerfkitError may escape."""
     try:
         prof = perfkit.decode_profile(data, source=SOURCE, allow_empty=True)
     except perfkit.PerfkitError as e:
@@ -64,6 +67,11 @@ def check(data: bytes) -> None:
             assert str(e).startswith(SOURCE), str(e)
             continue
         assert list(df.columns) == ["name", "flat", "flat_pct", "sum_pct", "cum", "cum_pct"]
+        # the filters walk lines, mappings and labels: damaged tables must not crash them either
+        try:
+            perfkit.top(prof, i, filters=FUZZ_FILTERS)
+        except perfkit.PerfkitError as e:
+            assert str(e).startswith(SOURCE), str(e)
 
 
 # -- (a) arbitrary bytes ---------------------------------------------------------

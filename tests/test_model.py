@@ -73,7 +73,7 @@ def test_encoded_message_keeps_every_sample(heap, raw_heap):
     m = encode_message(heap)
     assert len(m.sample) == len(raw_heap.sample) and len(m.function) == len(raw_heap.function)
     assert sorted(tuple(s.value) for s in m.sample) == sorted(tuple(s.value) for s in raw_heap.sample)
-    derived = perfkit.apply_filters(heap, focus="json")
+    derived = perfkit.apply_filters(heap, perfkit.Filters(focus="json"))
     assert len(encode_message(derived).sample) == derived.n_samples < heap.n_samples
 
 

@@ -28,7 +28,7 @@ def test_modern_profiles_match_go_tool(modern, name, granularity):
     p = perfkit.read_profile(path)
     assert (p.fn_start_line > 0).any(), "current Go records function start lines"
     for st in p.sample_types:
-        df = perfkit.top(p, st.type, granularity)
+        df = perfkit.top(p, st.type, granularity=granularity)
         flag = {"functions": [], "files": ["-files"], "lines": ["-lines"]}[granularity]
         want, header = pprof_top(path, st.unit, f"-sample_index={st.type}", *flag,
                                  duplicates=granularity == "files")
@@ -48,10 +48,10 @@ def test_modern_cpu_labels_and_recursion(modern):
     p = perfkit.read_profile(modern / "profile")
     assert set(p.labels["key"]) == {"phase"}
     want, _ = pprof_top(modern / "profile", "nanoseconds", "-tagfocus=phase=fib", "-sample_index=cpu")
-    df = perfkit.top(p, "cpu", tagfocus="phase=fib")
+    df = perfkit.top(p, "cpu", filters=perfkit.Filters(tagfocus="phase=fib"))
     assert {r.name: (int(r.flat), int(r.cum)) for r in df.itertuples()} == want
     fib = df.set_index("name").loc["main.fib"]
     # recursion: cum counts a sample once even though fib appears many times in it
     assert fib["cum"] <= df.attrs["total"]
-    assert perfkit.traces(p, "cpu", tagfocus="phase=fib")["depth"].max() > 10
+    assert perfkit.sample_stacks(p, "cpu", filters=perfkit.Filters(tagfocus="phase=fib"))["depth"].max() > 10
     assert any(p.locations["inlined"])

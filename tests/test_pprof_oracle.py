@@ -17,7 +17,7 @@ def _cases():
 
 
 def _compare(prof, path, sample_index=None, granularity="functions", go_args=(), **filters):
-    df = perfkit.top(prof, sample_index, granularity, **filters)
+    df = perfkit.top(prof, sample_index, granularity=granularity, filters=perfkit.Filters(**filters))
     unit = prof.unit(sample_index)
     idx = prof.sample_type_names[prof.sample_index(sample_index)]
     flag = {"functions": [], "files": ["-files"], "lines": ["-lines"]}[granularity]

@@ -10,7 +10,8 @@ import pytest
 
 import perfkit
 from perfkit.errors import OptionError
-from perfkit.render.flame_html import (NEUTRAL_COLOR, ONLY_IN_COLOR, InteractiveFlame, _base_payload,
+from perfkit.style import DIFF_SCALE
+from perfkit.render.flame_html import (InteractiveFlame, _base_payload,
                                        flame_page, interactive_diff_flame, interactive_flame)
 
 MB2 = 2 * 1024 * 1024
@@ -71,9 +72,9 @@ def test_page_content_and_no_cdn(flame_bad, diff):
     snippet = flame_bad._repr_html_()
     assert "<html" not in snippet and 'class="pk-flame"' in snippet
     data = _data_blocks(snippet)[0]
-    assert data["kind"] == "flame" and len(data["n"]) == len(flame_bad.layout)
+    assert data["kind"] == "flame" and len(data["n"]) == len(flame_bad.perfkit_data)
     assert {"strings", "n", "p", "d", "x", "w", "c"} <= set(data)
-    assert isinstance(flame_bad.layout, pd.DataFrame)
+    assert isinstance(flame_bad.perfkit_data, pd.DataFrame)
 
 
 def test_sizes_under_2mb(fleet_dir, normal, bad):
@@ -104,7 +105,7 @@ def test_names_are_escaped(flame_bad):
     evil = '</script><script>alert("x")</script> & <b>\'q\'</b> \u2028'
     payload = json.loads(json.dumps(flame_bad.payload))
     payload["strings"][payload["n"][0]] = evil
-    g = InteractiveFlame(flame_bad.layout, payload, title='<i>"title" & co</i>')
+    g = InteractiveFlame(flame_bad.perfkit_data, payload, title='<i>"title" & co</i>')
     snippet = g._repr_html_()
     assert "</script><script>alert" not in snippet and "<b>'q'</b>" not in snippet
     assert "<i>" not in snippet and "&lt;i&gt;&quot;title&quot; &amp; co&lt;/i&gt;" in snippet
@@ -127,26 +128,26 @@ def test_distinct_ids_and_save(flame_bad, normal, tmp_path):
 
 def test_options(bad, normal):
     inv = interactive_flame(bad, inverted=True, min_fraction=0.01, title="inv", height=300)
-    assert "max-height:300px" in inv._repr_html_() and inv.layout.attrs["inverted"]
+    assert "max-height:300px" in inv._repr_html_() and inv.perfkit_data.attrs["inverted"]
     ps = interactive_diff_flame(normal, bad, normalize="per_second")
     assert ps.payload["fmt"]["kind"] == "cores"
     rev = interactive_diff_flame(normal, bad, reverse=True)
-    assert rev.payload["only"] == "only in base" and (rev.layout["only_in"] == "base").any()
+    assert rev.payload["only"] == "only in base" and (rev.perfkit_data["only_in"] == "base").any()
     assert "what disappeared" in rev.title
     with pytest.raises(OptionError):
         interactive_diff_flame(normal, bad, normalize="bogus")
 
 
 def test_diff_colours(diff):
-    lay, pl = diff.layout, diff.payload
+    lay, pl = diff.perfkit_data, diff.payload
     fills = [pl["colors"][c] for c in pl["c"]]
     only = (lay["only_in"] == "target").to_numpy()
     noise = (lay["noise"] & (lay["only_in"] == "")).to_numpy()
     assert only.any() and noise.any()
-    assert all(f == ONLY_IN_COLOR for f, o in zip(fills, only) if o)
-    assert all(f == NEUTRAL_COLOR for f, z in zip(fills, noise) if z)
+    assert all(f == DIFF_SCALE.only_target for f, o in zip(fills, only) if o)
+    assert all(f == DIFF_SCALE.noise for f, z in zip(fills, noise) if z)
     for f, d, z, o in zip(fills, lay["delta"], noise, only):
-        if z or o or f == NEUTRAL_COLOR:
+        if z or o or f == DIFF_SCALE.noise:
             continue
         r, b = int(f[1:3], 16), int(f[5:7], 16)
         assert (r > b) == (d > 0), (f, d)
@@ -168,7 +169,7 @@ def test_browser_two_graphs_zoom_search_reset(tmp_path, flame_bad, normal):
     path = tmp_path / "two.html"
     path.write_text(flame_page(flame_bad, g2, title="two graphs"), encoding="utf-8")
 
-    lay = flame_bad.layout
+    lay = flame_bad.perfkit_data
     target = int(lay[lay["name"] == "crypto/rsa.SignPSS"]["total"].idxmax())
     depth = int(lay.loc[target, "depth"])
     anc = set()
@@ -238,7 +239,7 @@ def test_browser_diff(tmp_path, diff):
     from browser import open_page
     path = tmp_path / "diff.html"
     diff.save(path)
-    lay = diff.layout
+    lay = diff.perfkit_data
     only = int(lay[lay["only_in"] == "target"]["width"].idxmax())
     noise = int(lay[lay["noise"] & (lay["only_in"] == "") & (lay["merged"] == 0)]["width"].idxmax())
     known = lay[(lay["only_in"] == "") & (lay["base"] > 0) & (lay["merged"] == 0)]
@@ -247,9 +248,9 @@ def test_browser_diff(tmp_path, diff):
     with open_page(path) as page:
         g = page.locator(".pk-flame").nth(0)
         assert g.get_attribute("data-kind") == "diff"
-        assert _rect(page, 0, only).get_attribute("fill") == ONLY_IN_COLOR
+        assert _rect(page, 0, only).get_attribute("fill") == DIFF_SCALE.only_target
         assert g.locator(f'svg.pk-frame[data-i="{only}"]').get_attribute("data-state") == "only-in"
-        assert _rect(page, 0, noise).get_attribute("fill") == NEUTRAL_COLOR
+        assert _rect(page, 0, noise).get_attribute("fill") == DIFF_SCALE.noise
         assert g.locator(f'svg.pk-frame[data-i="{noise}"]').get_attribute("data-state") == "noise"
 
         _rect(page, 0, both).hover()

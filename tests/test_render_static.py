@@ -16,10 +16,11 @@ import perfkit  # noqa: E402
 from perfkit.errors import OptionError, PerfkitError  # noqa: E402
 from perfkit.render.charts import (delta_bars, goroutines_side_by_side, heap_side_by_side,  # noqa: E402
                                    subsystem_bars)
-from perfkit.render.flame_static import (NEUTRAL, ONLY_IN, diff_flame_graph, flame_graph,  # noqa: E402
+from perfkit.render.flame_static import (diff_flame_graph, flame_graph,  # noqa: E402
                                          save_figure)
 from perfkit.views.diff import diff  # noqa: E402
-from perfkit.views.goroutines import goroutine_summary  # noqa: E402
+from perfkit.style import DIFF_SCALE  # noqa: E402
+from perfkit.views.goroutines import goroutine_groups  # noqa: E402
 
 ARCHIVES = ("pprof-normal", "pprof-bad-cpu")
 
@@ -83,7 +84,7 @@ def test_flame_graph_renders_every_archive_profile(archives, archive, kind, tmp_
     prof = archives[archive][kind]
     fig = flame_graph(prof)
     assert isinstance(fig, Figure)
-    lay = fig.perfkit_layout
+    lay = fig.perfkit_data
     assert len(lay) > 10
     svg = _save_both(fig, tmp_path, f"{archive}-{kind}")
     # the widest root frame is labelled and its name is in the SVG as text
@@ -96,7 +97,7 @@ def test_flame_graph_renders_every_archive_profile(archives, archive, kind, tmp_
 
 
 def test_flame_graph_bad_cpu_shows_signpss(bad_flame, tmp_path):
-    lay = bad_flame.perfkit_layout
+    lay = bad_flame.perfkit_data
     row = lay[lay.name == "crypto/rsa.SignPSS"].iloc[0]
     assert row["label"] == "crypto/rsa.SignPSS"
     assert _frame_texts(bad_flame)[f"frame-{int(row['id'])}"].get_text() == "crypto/rsa.SignPSS"
@@ -114,7 +115,7 @@ def test_flame_graph_bad_cpu_shows_signpss(bad_flame, tmp_path):
 
 
 def test_flame_graph_widths_proportional_to_values(bad_flame):
-    lay = bad_flame.perfkit_layout
+    lay = bad_flame.perfkit_data
     ax = bad_flame.axes[0]
     paths = bad_flame.perfkit_collection.get_paths()
     assert len(paths) == len(lay)
@@ -133,7 +134,7 @@ def test_flame_graph_widths_proportional_to_values(bad_flame):
 
 
 def test_flame_graph_labels_fit_or_are_left_out(bad_flame):
-    lay = bad_flame.perfkit_layout
+    lay = bad_flame.perfkit_data
     ax = bad_flame.axes[0]
     texts = _frame_texts(bad_flame)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -160,11 +161,11 @@ def test_min_fraction_merges_small_frames(bad):
     coarse = flame_graph(bad.cpu, min_fraction=0.02)
     n = [len(f.perfkit_collection.get_paths()) for f in (fine, default, coarse)]
     assert n[0] > n[1] > n[2]
-    assert coarse.perfkit_layout["merged"].sum() > 0
-    assert not fine.perfkit_layout["merged"].any()
+    assert coarse.perfkit_data["merged"].sum() > 0
+    assert not fine.perfkit_data["merged"].any()
     # merging never loses value: roots still cover the whole width
     for f in (fine, default, coarse):
-        lay = f.perfkit_layout
+        lay = f.perfkit_data
         assert abs(lay.loc[lay.depth == 0, "w"].sum() - 1) < 1e-9
 
 
@@ -173,7 +174,7 @@ def test_icicle_flips_y(bad, bad_flame):
 
     def root_and_child_y(fig):
         ax = fig.axes[0]
-        lay = fig.perfkit_layout
+        lay = fig.perfkit_data
         child = lay[lay.depth == 1].iloc[0]
         root = lay.loc[child.parent]
         ys = ax.transData.transform([[0, root.y0 + 0.5], [0, child.y0 + 0.5]])[:, 1]
@@ -184,12 +185,12 @@ def test_icicle_flips_y(bad, bad_flame):
     assert flame_y[0] < flame_y[1]      # flame: root below its child
     assert ice_y[0] > ice_y[1]          # icicle: root above its child
     assert ice.axes[0].yaxis_inverted() and not bad_flame.axes[0].yaxis_inverted()
-    assert len(ice.perfkit_layout) == len(bad_flame.perfkit_layout)
+    assert len(ice.perfkit_data) == len(bad_flame.perfkit_data)
 
 
 def test_filters_pass_through(bad):
-    fig = flame_graph(bad.cpu, focus=r"crypto/rsa\.SignPSS$")
-    lay = fig.perfkit_layout
+    fig = flame_graph(bad.cpu, filters=perfkit.Filters(focus=r"crypto/rsa\.SignPSS$"))
+    lay = fig.perfkit_data
     assert "crypto/rsa.SignPSS" in set(lay.name)
     assert lay.attrs["grand_total"] < bad.cpu.total("cpu")
 
@@ -197,16 +198,16 @@ def test_filters_pass_through(bad):
 # --------------------------------------------------------------------------- differential
 
 def test_diff_flame_colours(cpu_diff, tmp_path):
-    lay = cpu_diff.perfkit_layout
+    lay = cpu_diff.perfkit_data
     fc = cpu_diff.perfkit_collection.get_facecolors()
     sign = lay[lay.name == "crypto/rsa.SignPSS"].iloc[0]
     assert sign["only_in"] == "target"
-    assert np.allclose(fc[int(sign.name)], to_rgba(ONLY_IN["target"]))
+    assert np.allclose(fc[int(sign.name)], to_rgba(DIFF_SCALE.only_target))
     only = lay.only_in == "target"
-    assert np.allclose(fc[only.to_numpy()], to_rgba(ONLY_IN["target"]))
+    assert np.allclose(fc[only.to_numpy()], to_rgba(DIFF_SCALE.only_target))
     noisy = (lay.noise & ~only).to_numpy()
     assert noisy.sum() > 10
-    assert np.allclose(fc[noisy], to_rgba(NEUTRAL))
+    assert np.allclose(fc[noisy], to_rgba(DIFF_SCALE.noise))
     real = (~lay.noise & ~only).to_numpy()
     grew = real & (lay.delta > 0).to_numpy()
     shrank = real & (lay.delta < 0).to_numpy()
@@ -232,13 +233,13 @@ def test_diff_flame_colours(cpu_diff, tmp_path):
 
 
 def bad_total_ns(fig):
-    lay = fig.perfkit_layout
+    lay = fig.perfkit_data
     return lay.loc[lay.depth == 0, "width"].sum()
 
 
 def test_diff_flame_reverse_uses_base_widths(normal, bad, tmp_path):
     rev = diff_flame_graph(normal.cpu, bad.cpu, reverse=True)
-    lay = rev.perfkit_layout
+    lay = rev.perfkit_data
     base_lay = perfkit.flame_layout(normal.cpu)
     # same shape as the base's own flame layout, same relative widths
     assert list(lay.name) == list(base_lay.name)
@@ -246,13 +247,13 @@ def test_diff_flame_reverse_uses_base_widths(normal, bad, tmp_path):
     gone = (lay.only_in == "base").to_numpy()
     assert gone.any()
     fc = rev.perfkit_collection.get_facecolors()
-    assert np.allclose(fc[gone], to_rgba(ONLY_IN["base"]))
+    assert np.allclose(fc[gone], to_rgba(DIFF_SCALE.only_base))
     assert "only in base (gone)" in _save_both(rev, tmp_path, "reverse")
 
 
 def test_diff_flame_per_second(normal, bad):
     fig = diff_flame_graph(normal.cpu, bad.cpu, normalize="per_second")
-    lay = fig.perfkit_layout
+    lay = fig.perfkit_data
     # widths in CPU-ns per second of the target: the roots sum to its cores used
     assert abs(lay.attrs["grand_total"] / 1e9 - perfkit.cores_used(bad.cpu)) < 1e-9
     assert "cores" in fig.axes[0].get_title(loc="left")
@@ -321,7 +322,7 @@ def test_delta_bars(normal, bad, direction, tmp_path):
     assert sign * data.set_index("name").loc["crypto/rsa.SignPSS", "delta"] > 0.5
     for b, nz, v in zip(bars, data.noise, data.delta):
         assert bool(b.get_hatch()) == bool(nz)
-        want = "#bdbdbd" if nz else ("#d62728" if v > 0 else "#1f77b4")
+        want = DIFF_SCALE.noise if nz else DIFF_SCALE.step_color(v > 0, DIFF_SCALE.levels - 1)
         assert np.allclose(b.get_facecolor(), to_rgba(want))
     # error bars: the 95 % interval
     err = [c for c in ax.containers if c.__class__.__name__ == "ErrorbarContainer"]
@@ -345,7 +346,7 @@ def test_goroutines_side_by_side(normal, bad, tmp_path):
     ax = fig.axes[0]
     for k, lab in enumerate(["normal", "bad"]):
         widths = [b.get_width() for b in ax.containers[k].patches]
-        s = goroutine_summary({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
+        s = goroutine_groups({"normal": normal, "bad": bad}[lab]["goroutine"], by="where").set_index("where")
         assert widths == [int(s["goroutines"].get(w, 0)) for w in data.index]
     _save_both(fig, tmp_path, "goroutines")
 
@@ -402,7 +403,74 @@ def test_save_figure_formats_and_safety(bad_flame, tmp_path):
 
 
 def test_flame_graph_with_nothing_left_after_filters(bad):
-    fig = flame_graph(bad.cpu, focus="no-function-is-called-like-this")
-    assert len(fig.perfkit_layout) == 0
+    fig = flame_graph(bad.cpu, filters=perfkit.Filters(focus="no-function-is-called-like-this"))
+    assert len(fig.perfkit_data) == 0
     assert "no samples" in [t.get_text() for t in fig.axes[0].texts]
     assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_one_diff_scale_for_every_diff(cpu_diff, normal, bad):
+    """The static and the interactive diff flame graphs and the delta bars draw from one palette,
+    and the same frame gets the same colour in both flame graphs."""
+    from perfkit.render.flame_html import interactive_diff_flame
+    palette = [to_rgba(c) for c in DIFF_SCALE.palette()]
+    fc = cpu_diff.perfkit_collection.get_facecolors()
+    assert all(any(np.allclose(f, p) for p in palette) for f in fc)
+    inter = interactive_diff_flame(normal.cpu, bad.cpu)
+    assert inter.payload["colors"] == DIFF_SCALE.palette()
+    static_lay = cpu_diff.perfkit_data
+    fills = [inter.payload["colors"][c] for c in inter.payload["c"]]
+    assert list(static_lay["name"]) == list(inter.perfkit_data["name"])
+    assert all(np.allclose(f, to_rgba(c)) for f, c in zip(fc, fills))
+    # a real grown frame is red-ish, a real shrunk one blue-ish, with more colour for a bigger change
+    assert DIFF_SCALE.step_color(True, 7) != DIFF_SCALE.step_color(True, 0)
+    bars = delta_bars(normal.cpu, bad.cpu, n=10).perfkit_data
+    assert set(bars["color"]) <= set(DIFF_SCALE.palette())
+
+
+def test_unknown_or_positional_options_raise(normal, bad):
+    with pytest.raises(OptionError, match="focus"):
+        flame_graph(bad.cpu, focus="x")           # filters come as one perfkit.Filters
+    with pytest.raises(OptionError):
+        delta_bars(normal.cpu, bad.cpu, "cpu", 15)   # options are keyword-only
+    with pytest.raises(OptionError, match="colour"):
+        subsystem_bars({"bad": bad.cpu}, colour="red")
+    with pytest.raises(OptionError, match="source"):
+        diff_flame_graph(normal.cpu, bad.cpu, source="x")
+
+
+def test_style_units_and_diff_scale():
+    from perfkit.style import format_rate, format_value, per_second_unit, relative_delta, unit_steps
+    assert format_value(56_730_000_000, "nanoseconds") == "56.7s"
+    assert format_value(68_738_938, "bytes") == "65.6MiB"
+    assert format_value(1234, "count") == "1,234"
+    assert format_value(0.4681, "cores") == "0.468 cores"
+    assert format_rate(468_100_000, "nanoseconds/s", signed=True) == "+0.468 cores"
+    assert format_rate(-2 * 1024 * 1024, "bytes") == "-2MiB/s"
+    assert per_second_unit("nanoseconds") == "cores" and per_second_unit("bytes") == "bytes/s"
+    assert unit_steps("count") is None and unit_steps("bytes")[0] == ("GiB", float(1 << 30))
+    rel = relative_delta([100, 100, 0, 50], [150, 20, 10, 50], [50, -80, 10, 0])
+    assert np.allclose(rel, [50 / 150, -0.8, 1.0, 0.0])
+    idx, state = DIFF_SCALE.classify(rel, [False, False, False, False], ["", "", "target", ""])
+    assert list(state) == ["grew", "shrank", "only-in", "noise"]
+    pal = DIFF_SCALE.palette()
+    assert pal[idx[2]] == DIFF_SCALE.only_target and pal[idx[3]] == DIFF_SCALE.noise
+    # more change, more colour: each step is further from white than the one before
+    for grew in (True, False):
+        shades = [to_rgba(DIFF_SCALE.step_color(grew, k)) for k in range(DIFF_SCALE.levels)]
+        dist = [3 - sum(c[:3]) for c in shades]
+        assert dist == sorted(dist) and len(set(dist)) == DIFF_SCALE.levels
+
+
+def test_p_timeline_keeps_what_it_drew(normal, bad):
+    from perfkit.render import p_timeline
+    from perfkit.trace import p_utilization, read_trace
+    traces = {"normal": read_trace(normal.trace), "bad": read_trace(bad.trace)}
+    fig = p_timeline(traces)
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+    data = fig.perfkit_data
+    assert list(data.columns) == ["trace", "ms", "busy_ps"]
+    for label, t in traces.items():
+        want = p_utilization(t)
+        got = data[data["trace"] == label]
+        assert np.allclose(got["busy_ps"].to_numpy(), want["busy_ps"].to_numpy())

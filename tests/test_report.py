@@ -15,39 +15,46 @@ import nbformat
 import pytest
 
 import perfkit
-from perfkit import paths
-from perfkit.report import (REPORTS, Report, build_report, build_reports, external_references,
-                            main, select_reports)
+from perfkit.report import (Report, build_report, build_reports, external_references, load_config, main,
+                            resolve_path_parameters, select_reports)
 
 ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "notebooks" / "reports.toml"
+REPORTS, CONFIG_ROOT = load_config(CONFIG)
 DEMO = ROOT / "tests" / "data" / "notebooks" / "demo.ipynb"
+ENV_VAR = "PERFKIT_FLEET_ARCHIVES"
+ARCHIVE_NAMES = ("pprof-normal", "pprof-bad-cpu")
 EXTERNAL = re.compile(r"""<(\w+)\b[^>]*?\b(?:src|href|srcset|action)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def demo_report(**kw) -> Report:
-    return Report(notebook=str(DEMO), html="demo.html", markdown="perf.md", title="Demo report", **kw)
+    return Report(notebook=str(DEMO), name="demo", markdown="perf.md", title="Demo report", **kw)
 
 
-def no_archives(tmp: Path):
-    """A lookup that finds nothing: empty PERFKIT_FLEET_ARCHIVES, no data/fleet, no ../shared."""
+def fleet_like(tmp: Path) -> Report:
+    """A report needing archives that are nowhere: the fleet report's candidates, with an empty
+    PERFKIT_FLEET_ARCHIVES and a root that has no data/fleet and no ../shared."""
+    fleet = REPORTS[0]
+    return Report(notebook=str(DEMO), name="fleet-like", title="Needs the archives",
+                  path_parameters={"archives": fleet.path_parameters["normal_archive"]},
+                  path_hint=fleet.path_hint)
+
+
+def nowhere(tmp: Path) -> tuple[Path, dict]:
     empty = tmp / "empty-archives"
     empty.mkdir(exist_ok=True)
     root = tmp / "nowhere" / "repo"
     root.mkdir(parents=True, exist_ok=True)
-    env = {paths.ENV_VAR: str(empty)}
-    return (lambda: paths.fleet_archives_available(environ=env, root=root),
-            lambda: paths.missing_fleet_archives_message(environ=env, root=root))
+    return root, {ENV_VAR: str(empty)}
 
 
 def registry(tmp: Path) -> list[Report]:
-    req, msg = no_archives(tmp)
     return [
-        Report(notebook=str(DEMO), html="fleet-like.html", markdown=None, title="Needs the archives",
-               requires=req, requires_message=msg),
+        fleet_like(tmp),
         demo_report(),
-        Report(notebook=str(tmp / "does-not-exist.ipynb"), html="later.html", title="Not written yet"),
+        Report(notebook=str(tmp / "does-not-exist.ipynb"), name="later", title="Not written yet"),
     ]
 
 
@@ -56,75 +63,107 @@ def built(tmp_path_factory, fleet_dir):
     tmp = tmp_path_factory.mktemp("report")
     out = tmp / "reports"
     params = {"profile_path": str(fleet_dir / "pprof-bad-cpu" / "profile")}
+    root, env = nowhere(tmp)
     lines = []
-    results = build_reports(out, registry=registry(tmp), parameters=params, echo=lines.append)
-    return {"tmp": tmp, "out": out, "results": results, "lines": lines, "params": params}
+    results = build_reports(registry(tmp), out, parameters=params, root=root, environ=env, echo=lines.append)
+    return {"tmp": tmp, "out": out, "results": results, "lines": lines, "params": params, "root": root,
+            "env": env}
 
 
 def _html(built) -> str:
     return (built["out"] / "demo.html").read_text(encoding="utf-8")
 
 
-# ---------------------------------------------------------------- paths
+# ---------------------------------------------------------------- path parameters
 def _archives(d: Path) -> Path:
-    for n in paths.ARCHIVE_NAMES:
+    for n in ARCHIVE_NAMES:
         (d / n).mkdir(parents=True)
     return d
 
 
-def test_fleet_archives_lookup_order(tmp_path):
+def test_archive_candidates_in_order(tmp_path):
+    fleet = REPORTS[0]
     root = tmp_path / "clone" / "repo"
     root.mkdir(parents=True)
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert paths.fleet_archives_dir(environ={}, root=root) is None
+
+    def found(environ):
+        r = resolve_path_parameters(fleet, root, environ=environ)
+        return None if r.missing else Path(r.found["bad_archive"]).parent
+
+    assert found({}) is None
     shared = _archives(tmp_path / "clone" / "shared" / "fleet-debug-archives")
-    assert paths.fleet_archives_dir(environ={}, root=root) == shared.resolve()
+    assert found({}) == shared.resolve()
     data = _archives(root / "data" / "fleet")
-    assert paths.fleet_archives_dir(environ={}, root=root) == data.resolve()
-    # an env var pointing at an empty directory falls through to the next candidate
-    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(empty)}, root=root) == data.resolve()
+    assert found({}) == data.resolve()
+    # a variable pointing at an empty directory falls through to the next candidate
+    assert found({ENV_VAR: str(empty)}) == data.resolve()
     env = _archives(tmp_path / "mine")
-    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(env)}, root=root) == env.resolve()
-    assert paths.require_fleet_archives(environ={paths.ENV_VAR: str(env)}, root=root) == env.resolve()
+    assert found({ENV_VAR: str(env)}) == env.resolve()
 
 
 def test_tar_gz_archives_count(tmp_path):
-    for n in paths.ARCHIVE_NAMES:
-        (tmp_path / f"{n}.tar.gz").write_bytes(b"")
-    assert paths.fleet_archives_dir(environ={paths.ENV_VAR: str(tmp_path)}, root=tmp_path / "r") == tmp_path
+    (tmp_path / "pprof-normal").mkdir()
+    (tmp_path / "pprof-bad-cpu.tar.gz").write_bytes(b"")
+    r = resolve_path_parameters(REPORTS[0], tmp_path / "r", environ={ENV_VAR: str(tmp_path)})
+    assert r.missing is None
+    assert r.found == {"normal_archive": str(tmp_path / "pprof-normal"),
+                       "bad_archive": str(tmp_path / "pprof-bad-cpu.tar.gz")}
 
 
-def test_require_fleet_archives_one_clear_message(tmp_path):
-    req, _ = no_archives(tmp_path)
-    assert req() is False
-    env = {paths.ENV_VAR: str(tmp_path / "empty-archives")}
-    with pytest.raises(perfkit.PerfkitError) as e:
-        paths.require_fleet_archives(environ=env, root=tmp_path / "nowhere" / "repo")
-    msg = str(e.value)
+def test_missing_archives_one_clear_message(tmp_path):
+    root, env = nowhere(tmp_path)
+    r = resolve_path_parameters(REPORTS[0], root, environ=env)
+    assert r.found == {}
+    msg = r.missing
     assert "\n" not in msg
-    assert paths.ENV_VAR in msg and "data/fleet" in msg and "shared/fleet-debug-archives" in msg
-    assert "empty-archives" in msg                 # says the variable was set but did not help
+    assert ENV_VAR in msg and "data/fleet" in msg and "shared/fleet-debug-archives" in msg
+    assert "empty-archives" in msg                 # says where the variable pointed
+    assert "--param" in msg and "normal_archive" in msg and "bad_archive" in msg
+    unset = resolve_path_parameters(REPORTS[0], root, environ={}).missing
+    assert f"{ENV_VAR} not set" in unset
+    # a parameter given by the caller is not looked up
+    given = resolve_path_parameters(REPORTS[0], root, environ=env,
+                                    given={"normal_archive": "x", "bad_archive": "y"})
+    assert given.missing is None and given.found == {}
 
 
-def test_repo_root_and_registry():
-    assert paths.repo_root() == ROOT
+def test_config_registry():
     names = [r.name for r in REPORTS]
     assert names[:2] == ["fleet-high-cpu", "wordgame"]
     fleet = REPORTS[0]
-    assert fleet.markdown == "perf.md" and fleet.notebook == "notebooks/01-fleet-high-cpu.ipynb"
+    assert CONFIG_ROOT == ROOT
+    assert fleet.markdown == "perf.md" and fleet.html == "fleet-high-cpu.html"
+    assert Path(fleet.notebook) == ROOT / "notebooks" / "01-fleet-high-cpu.ipynb"
+    assert REPORTS[1].ci_parameters == {"short": True}
     assert select_reports(["fleet-high-cpu"], REPORTS) == [fleet]
     assert select_reports(["01-fleet-high-cpu"], REPORTS) == [fleet]
     with pytest.raises(perfkit.PerfkitError, match="no such report"):
         select_reports(["nope"], REPORTS)
 
 
+def test_config_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[report]]\nname = "x"\nnotebook = "x.ipynb"\ncolour = "red"\n')
+    with pytest.raises(perfkit.PerfkitError, match="unknown keys: colour"):
+        load_config(bad)
+    bad.write_text('[[report]]\nname = "x"\n')
+    with pytest.raises(perfkit.PerfkitError, match="needs a notebook"):
+        load_config(bad)
+    bad.write_text('[[report]\n')
+    with pytest.raises(perfkit.PerfkitError, match="not valid TOML"):
+        load_config(bad)
+    with pytest.raises(perfkit.PerfkitError, match="cannot read"):
+        load_config(tmp_path / "none.toml")
+
+
 def test_cli_errors(capsys):
-    assert main(["--only", "nope"]) == 2
+    assert main(["--config", str(CONFIG), "--only", "nope"]) == 2
     assert "no such report" in capsys.readouterr().err
-    assert main(["--param", "novalue", "--only", "wordgame"]) == 2
+    assert main(["--config", str(CONFIG), "--param", "novalue", "--only", "wordgame"]) == 2
     r = subprocess.run([sys.executable, "-m", "perfkit.report", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "--only" in r.stdout and "--param" in r.stdout
+    assert r.returncode == 0 and "--only" in r.stdout and "--param" in r.stdout and "--config" in r.stdout
 
 
 # ---------------------------------------------------------------- demo build
@@ -132,7 +171,7 @@ def test_build_statuses_and_lines(built):
     st = {r.report.name: r for r in built["results"]}
     assert st["demo"].status == "built", st["demo"].message
     assert st["fleet-like"].status == "skipped"
-    assert paths.ENV_VAR in st["fleet-like"].message and "data/fleet" in st["fleet-like"].message
+    assert ENV_VAR in st["fleet-like"].message and "data/fleet" in st["fleet-like"].message
     assert st["later"].status == "skipped" and "does not exist" in st["later"].message
     lines = built["lines"]
     assert len(lines) == 4 and lines[-1].startswith("index")
@@ -187,7 +226,7 @@ def test_markdown_images_next_to_it(built):
 def test_index_links(built):
     page = (built["out"] / "index.html").read_text(encoding="utf-8")
     assert '<a href="demo.html">' in page and '<a href="perf.md">' in page
-    assert "Needs the archives" in page and "skipped" in page and paths.ENV_VAR in page
+    assert "Needs the archives" in page and "skipped" in page and ENV_VAR in page
     assert "Not written yet" in page and "does not exist" in page
     assert re.search(r"Built <time datetime=\"\d{4}-\d\d-\d\dT", page)
     assert not EXTERNAL.search(page)
@@ -212,7 +251,8 @@ def test_idempotent_rebuild(built):
     stale.write_bytes(b"old")
     foreign = out / "someone-elses.txt"
     foreign.write_text("keep me")
-    results = build_reports(out, registry=registry(built["tmp"]), parameters=built["params"])
+    results = build_reports(registry(built["tmp"]), out, parameters=built["params"], root=built["root"],
+                            environ=built["env"])
     assert [r.status for r in results] == ["skipped", "built", "skipped"]
     assert not stale.exists()                      # stale files in perf_files/ are removed
     assert foreign.read_text() == "keep me"        # nothing else is touched
@@ -235,7 +275,7 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 def test_failing_cell_is_named(tmp_path):
     nb = _notebook(tmp_path / "boom.ipynb", "x = 1", "raise ValueError('the claim does not hold')")
-    r = build_report(Report(notebook=str(nb), html="boom.html", title="boom"), tmp_path / "out")
+    r = build_report(Report(notebook=str(nb), name="boom", title="boom"), tmp_path / "out")
     assert r.status == "failed"
     assert "cell index 2 (In [2])" in r.message and "ValueError: the claim does not hold" in r.message
     assert "raise ValueError" in r.message
@@ -244,16 +284,16 @@ def test_failing_cell_is_named(tmp_path):
 
 def test_warnings_in_output_fail(tmp_path):
     nb = _notebook(tmp_path / "warn.ipynb", "import warnings\nwarnings.warn('careful: deprecated thing')")
-    r = build_report(Report(notebook=str(nb), html="warn.html", title="warn"), tmp_path / "out")
+    r = build_report(Report(notebook=str(nb), name="warn", title="warn"), tmp_path / "out")
     assert r.status == "failed" and "Warning" in r.message and "careful" in r.message
 
 
-def test_cli_exit_status_on_failure(tmp_path, monkeypatch):
-    nb = _notebook(tmp_path / "boom.ipynb", "1/0")
-    import perfkit.report as rep
-    monkeypatch.setattr(rep, "REPORTS", [Report(notebook=str(nb), html="boom.html", title="boom")])
-    assert main(["--out", str(tmp_path / "out")]) == 1
-    assert (tmp_path / "out" / "index.html").exists()
+def test_cli_exit_status_on_failure(tmp_path):
+    _notebook(tmp_path / "boom.ipynb", "1/0")
+    cfg = tmp_path / "reports.toml"
+    cfg.write_text('[[report]]\nname = "boom"\nnotebook = "boom.ipynb"\n')
+    assert main(["--config", str(cfg)]) == 1
+    assert "ZeroDivisionError" in (tmp_path / "reports" / "index.html").read_text()
 
 
 # ---------------------------------------------------------------- browser
@@ -300,9 +340,9 @@ def test_browser_demo_report(built):
 # ---------------------------------------------------------------- the real notebooks
 @pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.name)
 def test_registered_report_builds(report, tmp_path, fleet_dir):
-    if not (ROOT / report.notebook).is_file():
+    if not Path(report.notebook).is_file():
         pytest.skip(f"{report.notebook} does not exist yet")
-    r = build_report(report, tmp_path, parameters=report.ci_parameters)
+    r = build_report(report, tmp_path, root=CONFIG_ROOT, ci=True)
     assert r.status == "built", r.message
     page = (tmp_path / report.html).read_text(encoding="utf-8")
     assert external_references(page) == []
@@ -315,10 +355,3 @@ def test_registered_report_builds(report, tmp_path, fleet_dir):
             assert after == pytest.approx(svg_w, rel=0.02)
             assert p.console_errors == []
             assert p.foreign_requests() == [], p.requests
-
-
-def test_fleet_archive_path(tmp_path):
-    (tmp_path / "pprof-normal").mkdir()
-    (tmp_path / "pprof-bad-cpu.tar.gz").write_bytes(b"")
-    assert paths.fleet_archive_path(tmp_path, "pprof-normal") == tmp_path / "pprof-normal"
-    assert paths.fleet_archive_path(tmp_path, "pprof-bad-cpu") == tmp_path / "pprof-bad-cpu.tar.gz"

@@ -85,21 +85,21 @@ def test_model_and_analyses(fleet_trace):
     assert t.version == "1.11" and 0.99e9 < t.duration_ns < 1.01e9
     st = t.stack_table()
     assert {"function", "file", "line"} <= set(st.columns) and (st["line"] > 0).any()
-    s = A.summary(t)
-    assert s["gomaxprocs"] == 16 and s["goroutines_created"] == int((ev["type"] == "GoCreate").sum())
-    assert 0 < s["busy_p_share"] < 1
+    s = A.trace_summary(t)
+    assert s.gomaxprocs == 16 and s.goroutines_created == int((ev["type"] == "GoCreate").sum())
+    assert 0 < s.busy_p_share < 1
     util = A.p_utilization(t)
     assert len(util) >= 1000 and (util["busy_ps"] <= 16 + 1e-9).all() and (util["busy_ps"] >= -1e-9).all()
     gs = A.goroutine_states(t)
     assert (gs[["runnable", "running", "waiting", "syscall"]] >= 0).all().all()
     assert (gs["running"] <= 16).all()
     cr = A.goroutine_creation(t)
-    assert cr["created"].sum() == s["goroutines_created"]
-    summ = A.goroutine_summary(t)
+    assert cr["created"].sum() == s.goroutines_created
+    summ = A.goroutine_time(t)
     assert (summ[["exec_ns", "sched_wait_ns", "blocked_ns", "syscall_ns"]] >= 0).all().all()
     gc = A.gc_summary(t)
-    assert gc["gc_count"] >= 0 and 0 <= gc["gc_share"] <= 1
-    assert len(A.heap(t)) == int((ev["type"] == "HeapAlloc").sum())
+    assert gc.gc_count >= 0 and 0 <= gc.gc_share <= 1
+    assert len(t.tables.heap_samples) == int((ev["type"] == "HeapAlloc").sum())
 
 
 def test_cli_functions(fleet_dir, tmp_path):
@@ -109,6 +109,14 @@ def test_cli_functions(fleet_dir, tmp_path):
     cli.cmd_summary(SimpleNamespace(path=path, format="json"), buf)
     js = json.loads(buf.getvalue())
     assert js["version"] == "1.11" and js["gomaxprocs"] == 16
+    keys = ["source", "version", "events", "duration_s", "gomaxprocs", "goroutines_created", "gc_count",
+            "gc_share", "busy_p_share"]
+    assert list(js) == keys
+    buf = io.StringIO()
+    cli.cmd_summary(SimpleNamespace(path=path, format="table"), buf)
+    rows = [line.split(None, 1) for line in buf.getvalue().splitlines()]
+    assert [r[0] for r in rows] == keys and rows[4][1] == "16" and rows[1][1] == "1.11"
+    assert rows[3][1] == f"{js['duration_s']:.4g}"
     buf = io.StringIO()
     cli.cmd_events(SimpleNamespace(path=path, format="csv"), buf)
     lines = buf.getvalue().splitlines()

@@ -116,10 +116,10 @@ def test_v2_corrupt_varint(raw_v2):
     # find the first event batch: header byte 1, skip 4 varints, flip the last data byte's top bit
     off = 16
     r = v2._Reader(bytes(t_bad), "t", 26)
-    _, p = r.uvarint(off + 1, len(t_bad))
-    _, p = r.uvarint(p, len(t_bad))
-    _, p = r.uvarint(p, len(t_bad))
-    size, p = r.uvarint(p, len(t_bad))
+    _, p = r.read_uvarint(off + 1, len(t_bad))
+    _, p = r.read_uvarint(p, len(t_bad))
+    _, p = r.read_uvarint(p, len(t_bad))
+    size, p = r.read_uvarint(p, len(t_bad))
     t_bad[p + size - 1] |= 0x80
     e = _err(bytes(t_bad))
     assert p <= e.offset < p + size and ("varint" in e.problem or "batch" in e.problem)
@@ -133,10 +133,10 @@ def test_v2_unknown_event_type(raw_v2):
         if raw_v2[off] == v2.EV["EndOfGeneration"]:
             off += 1
             continue
-        _, p = r.uvarint(off + 1, len(raw_v2))
+        _, p = r.read_uvarint(off + 1, len(raw_v2))
         for _ in range(2):
-            _, p = r.uvarint(p, len(raw_v2))
-        size, p = r.uvarint(p, len(raw_v2))
+            _, p = r.read_uvarint(p, len(raw_v2))
+        size, p = r.read_uvarint(p, len(raw_v2))
         if size and raw_v2[p] not in (v2.EV["Strings"], v2.EV["Stacks"], v2.EV["Sync"], v2.EV["CPUSamples"]):
             break
         off = p + size

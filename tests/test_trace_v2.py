@@ -111,27 +111,28 @@ def test_model_and_analyses(v2):
     assert (t.g[k] > 0).all()
     assert (t.p[t.is_type("GoStart")] >= 0).all()
     # blocking reasons are resolved strings
-    tr = A.transitions(t)
+    tr = t.tables.transitions
     reasons = set(tr["reason"].unique())
     assert {"network", "chan receive", "sleep"} <= reasons
-    s = A.summary(t)
-    assert s["version"] == t.version and s["gomaxprocs"] >= 1
-    assert s["goroutines_created"] == int((ev["type"] == "GoCreate").sum()) > 0
-    assert 0 < s["busy_p_share"] <= 1
+    s = A.trace_summary(t)
+    assert s.version == t.version and s.gomaxprocs >= 1
+    assert s.goroutines_created == int((ev["type"] == "GoCreate").sum()) > 0
+    assert 0 < s.busy_p_share <= 1
     util = A.p_utilization(t)
-    gmp = s["gomaxprocs"]
+    gmp = s.gomaxprocs
     assert len(util) >= 950 and (util["busy_ps"] <= gmp + 1e-9).all() and (util["busy_ps"] >= -1e-9).all()
     gs = A.goroutine_states(t)
     assert (gs[["runnable", "running", "waiting", "syscall"]] >= 0).all().all()
     assert (gs["running"] <= gmp).all() and gs["waiting"].max() > 0
     cr = A.goroutine_creation(t)
-    assert cr["created"].sum() == s["goroutines_created"]
-    summ = A.goroutine_summary(t)
+    assert cr["created"].sum() == s.goroutines_created
+    summ = A.goroutine_time(t)
     assert (summ[["exec_ns", "sched_wait_ns", "blocked_ns", "syscall_ns"]] >= 0).all().all()
     assert summ["block_net_ns"].sum() > 0
     gc = A.gc_summary(t)
-    assert gc["gc_count"] >= 1 and 0 < gc["gc_share"] <= 1 and gc["stw_count"] >= 1
-    assert len(A.heap(t)) == int((ev["type"] == "HeapAlloc").sum()) and A.heap(t)["heap_live"].max() > 0
+    assert gc.gc_count >= 1 and 0 < gc.gc_share <= 1 and gc.stw_count >= 1
+    heap = t.tables.heap_samples
+    assert len(heap) == int((ev["type"] == "HeapAlloc").sum()) and heap["heap_live"].max() > 0
 
 
 def test_user_annotations(v2):
@@ -164,3 +165,35 @@ def test_cli_functions(v2_path, tmp_path):
     out = tmp_path / "sync.pb.gz"
     cli.cmd_pprof(SimpleNamespace(path=path, type="sync", output=str(out)), None)
     assert perfkit.read_profile(out).total("contentions") > 0
+
+
+def test_normalised_tables_agree_across_formats(v2, fleet_dir):
+    """Both parsers emit the same tables (Trace.tables), internally consistent."""
+    legacy = read_trace(fleet_dir / "pprof-normal" / "trace")
+    names = ("transitions", "p_runs", "gc_spans", "stw_spans", "creations", "heap_samples", "procs")
+    assert [list(getattr(legacy.tables, n).columns) for n in names] == \
+           [list(getattr(v2.tables, n).columns) for n in names]
+    for t, gc_begin in ((legacy, "GCStart"), (v2, "GCBegin")):
+        T = t.tables
+        tr = T.transitions
+        assert tr["ord"].is_monotonic_increasing
+        # from_state: the goroutine's previous state, -1 at its first transition
+        prev = tr.groupby("g")["state"].shift().fillna(-1).astype(int)
+        assert (tr["from_state"].astype(int) == prev).all()
+        # every P run starts where its goroutine enters the running state
+        pr = T.p_runs
+        gmp = int(T.procs["gomaxprocs"].iloc[-1])
+        assert len(pr) > 100 and (pr["end"] >= pr["start"]).all()
+        assert pr["p"].between(0, gmp - 1).all()
+        running = tr[tr["state"] == 2].set_index(["g", "ts"]).index
+        assert pr.set_index(["g", "start"]).index.isin(running).all()
+        cr = T.creations
+        assert len(cr) == int(t.is_type("GoCreate").sum()) and (cr["g"] > 0).all()
+        assert not cr["g"].duplicated().any()
+        gc = T.gc_spans
+        assert len(gc) <= int(t.is_type(gc_begin).sum()) and (gc["end"] > gc["start"]).all()
+        assert (gc["start"].to_numpy()[1:] >= gc["end"].to_numpy()[:-1]).all()
+        stw = T.stw_spans
+        assert (stw["end"] >= stw["start"]).all()
+    assert int(legacy.tables.procs["gomaxprocs"].iloc[-1]) == 16
+    assert len(v2.tables.gc_spans) >= 1 and len(v2.tables.stw_spans) >= 1

@@ -1,4 +1,4 @@
-"""peek/edges, diff, merge, traces, call trees, exports: against go tool pprof where it can judge."""
+"""peek/edges, diff, merge, sample stacks, call trees, exports, the Filters API: against go tool pprof where it can judge."""
 from __future__ import annotations
 
 import json
@@ -30,7 +30,7 @@ def test_edges_match_go_peek(fleet_dir, go_bin, cpu, archive):
 
 @pytest.mark.oracle
 def test_peek_lists_callers_and_callees(cpu, fleet_dir, go_bin):
-    df = perfkit.peek(cpu["pprof-bad-cpu"], r"^crypto/rsa\.SignPSS$")
+    df = perfkit.peek(cpu["pprof-bad-cpu"], regex=r"^crypto/rsa\.SignPSS$")
     want = pprof_peek_edges(fleet_dir / "pprof-bad-cpu" / "profile", "nanoseconds")
     callers = {r.name: r.weight for r in df[df.relation == "caller"].itertuples()}
     callees = {r.name: r.weight for r in df[df.relation == "callee"].itertuples()}
@@ -139,9 +139,9 @@ def test_speedscope_export_is_consistent(cpu):
     assert "crypto/rsa.SignPSS" in names
 
 
-def test_traces_and_call_tree_account_for_every_sample(cpu):
+def test_sample_stacks_and_call_tree_account_for_every_sample(cpu):
     p = cpu["pprof-bad-cpu"]
-    tr = perfkit.traces(p)
+    tr = perfkit.sample_stacks(p)
     assert tr["value"].sum() == p.total("cpu")
     assert tr["value"].is_monotonic_decreasing
     ct = perfkit.call_tree(p)
@@ -193,12 +193,12 @@ def test_cores_used_matches_go_header(fleet_dir, go_bin, cpu, archive):
 
 
 @pytest.mark.parametrize("archive", ARCHIVES)
-def test_goroutine_summary(fleet_dir, archive):
+def test_goroutine_groups(fleet_dir, archive):
     g = perfkit.read_profile(fleet_dir / archive / "goroutine")
     for by in ("leaf", "stack", "where"):
-        df = perfkit.goroutine_summary(g, by=by)
+        df = perfkit.goroutine_groups(g, by=by)
         assert df["goroutines"].sum() == g.total()
-    where = perfkit.goroutine_summary(g, by="where").set_index("where")
+    where = perfkit.goroutine_groups(g, by="where").set_index("where")
     # almost every goroutine of a Fleet server under load sits in a network read
     assert where["goroutines"].idxmax() == "net.(*netFD).Read"
 
@@ -254,3 +254,70 @@ def test_flame_layout_geometry(cpu):
     assert not lay.loc[lay.merged == 1, "name"].str.startswith("[").any()
     full = perfkit.flame_layout(p, min_fraction=0)
     assert len(full) == len(perfkit.call_tree(p)) > len(lay)
+
+
+_VIEWS = {
+    "top": lambda p, **kw: perfkit.top(p, "cpu", **kw),
+    "edges": lambda p, **kw: perfkit.edges(p, "cpu", **kw),
+    "peek": lambda p, **kw: perfkit.peek(p, "cpu", regex="SignPSS", **kw),
+    "call_tree": lambda p, **kw: perfkit.call_tree(p, "cpu", **kw),
+    "sample_stacks": lambda p, **kw: perfkit.sample_stacks(p, "cpu", **kw),
+    "diff": lambda p, **kw: perfkit.diff(p, p, "cpu", **kw),
+    "flame_layout": lambda p, **kw: perfkit.flame_layout(p, "cpu", **kw),
+    "diff_flame_layout": lambda p, **kw: perfkit.diff_flame_layout(p, p, "cpu", **kw),
+    "to_folded": lambda p, **kw: perfkit.to_folded(p, "cpu", **kw),
+    "to_speedscope": lambda p, **kw: perfkit.to_speedscope(p, "cpu", **kw),
+}
+
+
+@pytest.mark.parametrize("view", sorted(_VIEWS))
+def test_views_take_one_filters_and_reject_unknown_options(cpu, view):
+    p = cpu["pprof-bad-cpu"]
+    call = _VIEWS[view]
+    for bad in ({"focus": "rsa"}, {"filters": {"focus": "rsa"}}, {"granularty": "lines"}):
+        with pytest.raises(perfkit.OptionError, match=p.source.replace("/", ".")):
+            call(p, **bad)
+    f = perfkit.Filters(focus=r"crypto/rsa", hide=r"^runtime\.")
+    filtered = perfkit.apply_filters(p, f)
+    got, want = call(p, filters=f), call(filtered)
+    if isinstance(got, str):
+        assert got == want and got
+    elif isinstance(got, dict):
+        assert got["profiles"][0]["weights"] == want["profiles"][0]["weights"]
+    else:
+        value_cols = [c for c in got.columns if c not in ("pct", "flat_pct", "sum_pct", "cum_pct")
+                      and not c.endswith("_delta_pct")]
+        assert len(got) and got[value_cols].equals(want[value_cols])
+
+
+def test_goroutine_groups_take_filters(fleet_dir):
+    g = perfkit.read_profile(fleet_dir / "pprof-bad-cpu" / "goroutine")
+    every = perfkit.goroutine_groups(g, by="leaf").set_index("leaf")["goroutines"]
+    only = perfkit.goroutine_groups(g, by="leaf", filters=perfkit.Filters(focus="net/http")).set_index("leaf")
+    assert 0 < only["goroutines"].sum() < every.sum()
+    assert (only["goroutines"] <= every.reindex(only.index)).all()
+    with pytest.raises(perfkit.OptionError):
+        perfkit.goroutine_groups(g, "leaf")
+
+
+def test_filters_is_frozen_and_apply_filters_checks_its_argument(cpu):
+    import dataclasses
+    f = perfkit.Filters(focus="x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        f.focus = "y"
+    assert f.active() == {"focus": "x"} and perfkit.Filters().active() == {}
+    p = cpu["pprof-normal"]
+    assert perfkit.apply_filters(p, None) is p and perfkit.apply_filters(p, perfkit.Filters()) is p
+    with pytest.raises(perfkit.OptionError, match="Filters"):
+        perfkit.apply_filters(p, {"focus": "x"})
+    with pytest.raises(perfkit.OptionError, match="order"):
+        perfkit.call_tree(p, order="depth")
+
+
+def test_write_exports_match_the_text_exports(cpu, tmp_path):
+    p = cpu["pprof-normal"]
+    f = perfkit.Filters(focus="net/http")
+    assert perfkit.write_folded(p, tmp_path / "a.folded", filters=f).read_text() == perfkit.to_folded(p, filters=f)
+    doc = json.loads(perfkit.write_speedscope(p, tmp_path / "a.json", "cpu").read_text())
+    assert doc == json.loads(json.dumps(perfkit.to_speedscope(p, "cpu")))
+    assert sum(doc["profiles"][0]["weights"]) == p.total("cpu")

@@ -6,19 +6,23 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from ..views.tree import call_tree
 
 
-def hot_path(profile: Profile, sample_index=None, *, through: str | None = None, **filters) -> pd.DataFrame:
+@checked_options
+def hot_path(profile: Profile, sample_index=None, *, through: str | None = None,
+             filters: Filters | None = None) -> pd.DataFrame:
     """The heaviest root-to-leaf path, one row per frame (root first).
 
     At every step the child with the largest total is followed. With
     ``through`` (a regexp), the path is the one leading to the heaviest call
     tree node whose name matches, then continues greedily below it.
-    Columns: depth, name, total, self, pct (of the profile total).
+    Columns: depth, name, total, self, pct (of the profile total), and for a
+    CPU profile with a duration, cores (total per second of wall time).
     """
-    tree = call_tree(profile, sample_index, **filters)
+    tree = call_tree(profile, sample_index, filters=filters)
     if tree.empty:
         return pd.DataFrame(columns=["depth", "name", "total", "self", "pct"])
     total = tree.attrs["total"]
@@ -46,5 +50,7 @@ def hot_path(profile: Profile, sample_index=None, *, through: str | None = None,
     out = pd.DataFrame({"depth": np.arange(len(rows)), "name": rows["name"].to_numpy(),
                         "total": rows["total"].to_numpy(), "self": rows["self"].to_numpy()})
     out["pct"] = out["total"] * 100.0 / total if total else np.nan
+    if tree.attrs.get("unit") == "nanoseconds" and profile.duration_nanos > 0:
+        out["cores"] = out["total"] / profile.duration_nanos
     out.attrs.update(tree.attrs)
     return out

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
 from ..model.profile import Profile
+from ..trace import goroutine_creation, goroutine_time
 from ..views.top import top
-from ..views.tree import traces
+from ..views.tree import sample_stacks
 
 # (state, regexp over the leaf-first stack joined by " <- "); first match wins
 CONNECTION_STATES: list[tuple[str, str]] = [
@@ -35,7 +37,7 @@ def connection_states(goroutines: Profile, states=None) -> pd.DataFrame:
     if goroutines.sample_types[goroutines.sample_index(None)].type != "goroutine":
         raise OptionError(goroutines.source, "not a goroutine profile")
     rules = [(s, re.compile(rx)) for s, rx in (states or CONNECTION_STATES)]
-    tr = traces(goroutines)
+    tr = sample_stacks(goroutines)
     counts: dict[str, int] = {s: 0 for s, _ in rules}
     counts["other"] = 0
     for frames, n in zip(tr["frames"], tr["value"]):
@@ -69,42 +71,98 @@ def _cum(df: pd.DataFrame, rx: str) -> tuple[int, list[str]]:
     return (int(hit["cum"].max()) if len(hit) else 0), list(hit["name"])
 
 
-def tls_handshakes(cpu: Profile, sample_index="cpu") -> dict:
+@dataclass(frozen=True)
+class TLSHandshakes:
+    """What a server's TLS handshakes cost, from a CPU profile (CPU in ns, cores = CPU per wall second).
+
+    ``versions``: version, cpu, cores, pct. ``steps`` (functions of the handshake state machine,
+    largest first): name, step (the method name), cum, cores, pct, pct_of_handshake. ``crypto``
+    (cryptographic operations, largest first): operation, functions, cpu, cores, pct, pct_of_handshake.
+    ``pct`` columns are percentages of the whole profile.
+    """
+
+    cpu: int                     # CPU in crypto/tls.(*Conn).serverHandshake and below
+    cores: float
+    pct: float                   # of the profile's total
+    total_cores: float           # the whole profile
+    versions: pd.DataFrame
+    steps: pd.DataFrame
+    crypto: pd.DataFrame
+
+    @property
+    def version(self) -> str | None:
+        """The TLS version with the most handshake CPU."""
+        return str(self.versions.iloc[0]["version"]) if len(self.versions) else None
+
+    def step_cores(self, step: str) -> float:
+        """Cores of one handshake step by method name (e.g. "sendSessionTickets"); 0 when absent."""
+        hit = self.steps[self.steps["step"] == step]
+        return float(hit["cores"].iloc[0]) if len(hit) else 0.0
+
+    def operation_cores(self, operation: str) -> float:
+        """Cores of one cryptographic operation (e.g. "X25519 key exchange"); 0 when absent."""
+        hit = self.crypto[self.crypto["operation"] == operation]
+        return float(hit["cores"].iloc[0]) if len(hit) else 0.0
+
+    def times_key_exchange(self, operation: str | None = None, key_exchange: str = "X25519 key exchange") -> float:
+        """How many times the key exchange's CPU an operation (default: the costliest) takes."""
+        op = self.crypto.iloc[0] if operation is None else self.crypto.set_index("operation").loc[operation]
+        kx = self.crypto.set_index("operation")["cpu"].get(key_exchange, 0)
+        return float(op["cpu"]) / max(float(kx), 1.0)
+
+
+def tls_handshakes(cpu: Profile, sample_index="cpu") -> TLSHandshakes:
     """What the server's TLS handshakes cost and what they do, from a CPU profile.
 
-    Returns cores spent in server handshakes, the TLS versions seen, the
-    handshake messages (functions under the handshake state machine) and the
+    The cores spent in server handshakes, the TLS versions seen, the handshake
+    messages (functions under the handshake state machine) and the
     cryptographic operations, each with its cores and share of the profile.
     """
     t = top(cpu, sample_index)
     total = t.attrs["total"]
     secs = cpu.duration_seconds or float("nan")
-    hs_rx = r"^crypto/tls\.\(\*Conn\)\.serverHandshake$"
-    hs, _ = _cum(t, hs_rx)
+
+    def cores(v):
+        return v / 1e9 / secs
+
+    hs, _ = _cum(t, r"^crypto/tls\.\(\*Conn\)\.serverHandshake$")
     versions = []
     for name, rx in _TLS_VERSION:
-        v, fns = _cum(t, rx)
+        v, _ = _cum(t, rx)
         if v:
-            versions.append({"version": name, "cpu": v, "cores": v / 1e9 / secs, "pct": v * 100 / total})
+            versions.append({"version": name, "cpu": v, "cores": cores(v), "pct": v * 100 / total})
     steps = t[t["name"].str.match(r"^crypto/tls\.\(\*serverHandshakeState(TLS13)?\)\.(send|read|do|process|check|pick)")]
-    steps = steps.assign(cores=steps["cum"] / 1e9 / secs, pct=steps["cum"] * 100 / total)
+    steps = steps.assign(step=steps["name"].str.rsplit(".", n=1).str[-1], cores=cores(steps["cum"]),
+                         pct=steps["cum"] * 100 / total,
+                         pct_of_handshake=steps["cum"] * 100 / hs if hs else np.nan)
     ops = []
     for name, rx in _CRYPTO_OPS:
         v, fns = _cum(t, rx)
         if v:
-            ops.append({"operation": name, "functions": ", ".join(fns), "cpu": v, "cores": v / 1e9 / secs,
-                        "pct": v * 100 / total})
-    return {
-        "handshake_cpu": hs, "handshake_cores": hs / 1e9 / secs, "handshake_pct": hs * 100 / total if total else 0,
-        "versions": pd.DataFrame(versions, columns=["version", "cpu", "cores", "pct"]),
-        "steps": steps[["name", "cum", "cores", "pct"]].sort_values("cum", ascending=False).reset_index(drop=True),
-        "crypto": pd.DataFrame(ops, columns=["operation", "functions", "cpu", "cores", "pct"])
-        .sort_values("cpu", ascending=False).reset_index(drop=True),
-        "total_cores": total / 1e9 / secs,
-    }
+            ops.append({"operation": name, "functions": ", ".join(fns), "cpu": v, "cores": cores(v),
+                        "pct": v * 100 / total, "pct_of_handshake": v * 100 / hs if hs else np.nan})
+    return TLSHandshakes(
+        cpu=hs, cores=cores(hs), pct=hs * 100 / total if total else 0.0, total_cores=cores(total),
+        versions=pd.DataFrame(versions, columns=["version", "cpu", "cores", "pct"]),
+        steps=steps[["name", "step", "cum", "cores", "pct", "pct_of_handshake"]]
+        .sort_values("cum", ascending=False).reset_index(drop=True),
+        crypto=pd.DataFrame(ops, columns=["operation", "functions", "cpu", "cores", "pct", "pct_of_handshake"])
+        .sort_values("cpu", ascending=False).reset_index(drop=True))
 
 
-def allocation_count(allocs: Profile, function: str, *, flat: bool = True) -> dict:
+@dataclass(frozen=True)
+class AllocationCount:
+    """Objects a function allocated since start (estimated from heap samples), with a ~95 % interval."""
+
+    function: str
+    objects: int
+    bytes: int
+    samples: float               # underlying heap samples, about bytes / sampling period
+    low: float
+    high: float
+
+
+def allocation_count(allocs: Profile, function: str, *, flat: bool = True) -> AllocationCount:
     """Estimated objects a function allocated since start, with a ~95 % interval.
 
     Go samples one allocation per ``period`` bytes (512 KiB by default) and
@@ -115,18 +173,28 @@ def allocation_count(allocs: Profile, function: str, *, flat: bool = True) -> di
     space = top(allocs, "alloc_space").set_index("name")
     col = "flat" if flat else "cum"
     if function not in objs.index:
-        return {"function": function, "objects": 0, "bytes": 0, "samples": 0.0, "low": 0.0, "high": 0.0}
+        return AllocationCount(function, 0, 0, 0.0, 0.0, 0.0)
     n = int(objs.loc[function, col])
     b = int(space.loc[function, col])
     period = allocs.period or 512 * 1024
     k = b / period
     rel = 1.96 / math.sqrt(k) if k > 0 else float("inf")
-    return {"function": function, "objects": n, "bytes": b, "samples": k,
-            "low": max(0.0, n * (1 - rel)), "high": n * (1 + rel)}
+    return AllocationCount(function, n, b, k, max(0.0, n * (1 - rel)), n * (1 + rel))
+
+
+@dataclass(frozen=True)
+class RequestsPerConnection:
+    """Requests served per connection since start, with a ~95 % interval (NaN when unknown)."""
+
+    ratio: float
+    low: float
+    high: float
+    requests: AllocationCount
+    connections: AllocationCount
 
 
 def requests_per_connection(allocs: Profile, *, request_fn: str = "net/http.readRequest",
-                            connection_fn: str = "crypto/tls.Server") -> dict:
+                            connection_fn: str = "crypto/tls.Server") -> RequestsPerConnection:
     """Requests served per TLS connection since start, from allocation counts.
 
     Objects allocated directly by ``request_fn`` (per request) divided by
@@ -135,12 +203,28 @@ def requests_per_connection(allocs: Profile, *, request_fn: str = "net/http.read
     """
     r = allocation_count(allocs, request_fn)
     c = allocation_count(allocs, connection_fn)
-    if not c["objects"] or not r["objects"]:
-        return {"ratio": float("nan"), "low": float("nan"), "high": float("nan"), "requests": r, "connections": c}
-    ratio = r["objects"] / c["objects"]
-    sd = math.sqrt(1 / max(r["samples"], 1e-9) + 1 / max(c["samples"], 1e-9))
-    return {"ratio": ratio, "low": ratio * math.exp(-1.96 * sd), "high": ratio * math.exp(1.96 * sd),
-            "requests": r, "connections": c}
+    if not c.objects or not r.objects:
+        nan = float("nan")
+        return RequestsPerConnection(nan, nan, nan, r, c)
+    ratio = r.objects / c.objects
+    sd = math.sqrt(1 / max(r.samples, 1e-9) + 1 / max(c.samples, 1e-9))
+    return RequestsPerConnection(ratio, ratio * math.exp(-1.96 * sd), ratio * math.exp(1.96 * sd), r, c)
+
+
+def compare_connection_states(base: Profile, target: Profile, states=None) -> pd.DataFrame:
+    """:func:`connection_states` of two goroutine profiles side by side.
+
+    Columns: state, base, target (goroutines), base_pct, target_pct, change (target - base),
+    change_pct (relative to the base; NaN where the base has none).
+    """
+    b = connection_states(base, states).set_index("state")
+    t = connection_states(target, states).set_index("state")
+    out = pd.DataFrame({"base": b["goroutines"], "target": t["goroutines"],
+                        "base_pct": b["pct"], "target_pct": t["pct"]})
+    out["change"] = out["target"] - out["base"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change_pct"] = np.where(out["base"] > 0, out["change"] * 100.0 / out["base"], np.nan)
+    return out.reset_index()
 
 
 # the runtime reports goroutines that already existed when tracing began as
@@ -156,7 +240,48 @@ def poisson_interval(n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, n + z * z / 2 - half), n + z * z / 2 + half
 
 
-def trace_connections(trace) -> dict:
+@dataclass(frozen=True)
+class TraceConnections:
+    """New connections and requests of a net/http server in a runtime trace's window.
+
+    ``created_by``: goroutines created per creator function (creator, created; largest first,
+    goroutines that predate the trace left out). ``connections``: the per-goroutine summary rows
+    of the accepted connections' goroutines.
+    """
+
+    seconds: float
+    accepted: int
+    accepted_per_s: float
+    accepted_per_s_low: float
+    accepted_per_s_high: float
+    requests: int
+    requests_per_s: float
+    existing_goroutines: int
+    conn_exec_ms_median: float
+    conn_exec_ms_mean: float
+    created_by: pd.DataFrame
+    connections: pd.DataFrame
+
+    def created(self, creator: str) -> int:
+        """Goroutines created by one function in the window (0 when none)."""
+        hit = self.created_by[self.created_by["creator"] == creator]
+        return int(hit["created"].iloc[0]) if len(hit) else 0
+
+    @property
+    def ms_between_accepts(self) -> float:
+        return 1000.0 / self.accepted_per_s if self.accepted_per_s else float("inf")
+
+    @property
+    def connection_cores(self) -> float:
+        """CPU the new connections' goroutines use per second: accepts/s x median execution time."""
+        return self.accepted_per_s * self.conn_exec_ms_median / 1e3
+
+    def requests_in(self, ms: float) -> float:
+        """Requests expected in ``ms`` milliseconds at this window's request rate."""
+        return self.requests_per_s * ms / 1e3
+
+
+def trace_connections(trace) -> TraceConnections:
     """New connections and requests per second of a net/http server, from a runtime trace.
 
     Accepted connections are goroutines created by ``net/http.(*Server).Serve``
@@ -165,23 +290,48 @@ def trace_connections(trace) -> dict:
     request whose body has been read). Per accepted connection: the CPU time
     (execution) its goroutine got inside the window.
     """
-    from ..trace import analysis as ta
     secs = trace.duration_ns / 1e9
-    created = ta.goroutine_creation(trace)
+    created = goroutine_creation(trace)
     by = created.groupby("creator")["created"].sum()
     accepted = int(by.get("net/http.(*Server).Serve", 0))
     requests = int(by.get("net/http.(*connReader).startBackgroundRead", 0))
     pre = int(sum(by.get(c, 0) for c in TRACER_CREATORS))
-    gs = ta.goroutine_summary(trace)
-    conn = gs[gs["created_by"] == "net/http.(*Server).Serve"]
+    gs = goroutine_time(trace)
+    conn = gs[gs["created_by"] == "net/http.(*Server).Serve"].reset_index(drop=True)
     lo, hi = poisson_interval(accepted)
-    return {
-        "seconds": secs, "accepted": accepted, "accepted_per_s": accepted / secs,
-        "accepted_per_s_low": lo / secs, "accepted_per_s_high": hi / secs,
-        "requests": requests, "requests_per_s": requests / secs,
-        "existing_goroutines": pre,
-        "created_by": by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False),
-        "conn_exec_ms_median": float(conn["exec_ns"].median() / 1e6) if len(conn) else float("nan"),
-        "conn_exec_ms_mean": float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
-        "connections": conn,
-    }
+    others = by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False, kind="mergesort")
+    return TraceConnections(
+        seconds=secs, accepted=accepted, accepted_per_s=accepted / secs,
+        accepted_per_s_low=lo / secs, accepted_per_s_high=hi / secs,
+        requests=requests, requests_per_s=requests / secs, existing_goroutines=pre,
+        conn_exec_ms_median=float(conn["exec_ns"].median() / 1e6) if len(conn) else float("nan"),
+        conn_exec_ms_mean=float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
+        created_by=others.rename_axis("creator").rename("created").reset_index(),
+        connections=conn)
+
+
+@dataclass(frozen=True)
+class HandshakeCost:
+    """CPU per TLS handshake: a CPU profile's handshake cores over a trace's accept rate."""
+
+    ms: float                    # CPU milliseconds per handshake
+    ms_low: float                # from the Poisson interval of the accept count alone
+    ms_high: float
+    trace_cores: float           # the trace's own estimate: accepts/s x median connection CPU
+    profile_cores: float         # handshake cores in the CPU profile
+
+    @property
+    def trace_to_profile(self) -> float:
+        """The two estimates' ratio (1 = they agree)."""
+        return self.trace_cores / self.profile_cores if self.profile_cores else float("nan")
+
+
+def handshake_cost(handshakes: TLSHandshakes, connections: TraceConnections) -> HandshakeCost:
+    """CPU per handshake from a CPU profile (cores in handshakes) and a trace (new connections per second)."""
+    per_s = connections.accepted_per_s
+    return HandshakeCost(
+        ms=handshakes.cores / per_s * 1e3 if per_s else float("nan"),
+        ms_low=handshakes.cores / connections.accepted_per_s_high * 1e3 if connections.accepted_per_s_high
+        else float("nan"),
+        ms_high=handshakes.cores / max(connections.accepted_per_s_low, 1e-9) * 1e3,
+        trace_cores=connections.connection_cores, profile_cores=handshakes.cores)

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import PerfkitError
-from ..wordgame.server import go_binary
+from ..errors import PerfkitError, ToolMissingError
 
 _PROGRAM = r'''
 package main
@@ -67,20 +68,54 @@ func main() {
 '''
 
 
-def signature_costs(bits=(2048, 3072, 4096), signs: int = 40, timeout: float = 300) -> pd.DataFrame:
+GO_INSTALL_DIR = "/usr/local/go/bin"      # where Go's official tarball installs it
+
+
+def find_go(go: str | os.PathLike | None = None) -> str:
+    """The Go command: ``go`` when given, else ``$PERFKIT_GO``, else ``go`` on PATH, else
+    ``$GOROOT/bin/go``, else Go's official install location; ToolMissingError when none exists."""
+    for cand in (go, os.environ.get("PERFKIT_GO"), shutil.which("go"),
+                 os.path.join(os.environ["GOROOT"], "bin", "go") if os.environ.get("GOROOT") else None,
+                 shutil.which("go", path=GO_INSTALL_DIR)):
+        if cand and (Path(cand).is_file() or shutil.which(str(cand))):
+            return str(cand)
+    raise ToolMissingError("go", "the Go toolchain was not found: pass go=PATH, set PERFKIT_GO, "
+                                 "or put go on PATH")
+
+
+def signature_costs(bits=(2048, 3072, 4096), signs: int = 40, *, go: str | os.PathLike | None = None,
+                    timeout: float = 300) -> pd.DataFrame:
     """Milliseconds per TLS 1.3 server signature (RSA-PSS per key size, ECDSA P-256), one core.
 
-    Measured with this machine's Go, so the absolute numbers describe this
-    CPU and Go release; the ratios between key sizes carry over.
+    Measured with this machine's Go (see :func:`find_go`), so the absolute
+    numbers describe this CPU and Go release; the ratios between key sizes
+    carry over. Columns: algorithm, bits, signs, ms_per_sign; ``attrs["go_version"]``.
     """
+    gobin = find_go(go)
     with tempfile.TemporaryDirectory(prefix="perfkit-sign-") as tmp:
         Path(tmp, "go.mod").write_text("module perfkit.local/sign\n\ngo 1.21\n")
         Path(tmp, "main.go").write_text(_PROGRAM)
-        r = subprocess.run([go_binary(), "run", ".", str(signs), *map(str, bits)], cwd=tmp,
+        r = subprocess.run([gobin, "run", ".", str(signs), *map(str, bits)], cwd=tmp,
                            capture_output=True, text=True, timeout=timeout)
     if r.returncode != 0:
         raise PerfkitError("signature benchmark", f"go run failed: {r.stderr.strip()[-500:]}")
     df = pd.DataFrame(json.loads(r.stdout))
-    ver = subprocess.run([go_binary(), "version"], capture_output=True, text=True).stdout.strip()
+    ver = subprocess.run([gobin, "version"], capture_output=True, text=True).stdout.strip()
     df.attrs["go_version"] = ver
     return df
+
+
+def compare_to_signatures(handshake_ms: float, costs: pd.DataFrame, *, handshakes_per_s: float = 0.0,
+                          reference: tuple[str, int] = ("RSA-PSS", 2048)) -> pd.DataFrame:
+    """A handshake's CPU against this machine's signatures (:func:`signature_costs`).
+
+    Columns added: ``handshake_ratio`` (handshake ms / ms per sign) and
+    ``cores_at_rate`` (the cores ``handshakes_per_s`` handshakes would take if
+    a handshake's cost scaled from ``reference`` to this signature).
+    Indexed by (algorithm, bits).
+    """
+    out = costs.set_index(["algorithm", "bits"]).copy()
+    ref = float(out.loc[reference, "ms_per_sign"])
+    out["handshake_ratio"] = handshake_ms / out["ms_per_sign"]
+    out["cores_at_rate"] = handshakes_per_s * handshake_ms / 1e3 * out["ms_per_sign"] / ref
+    return out

@@ -120,10 +120,10 @@ def parse_crash(text: str, source: str = "<crash>") -> Crash | None:
 
 def goroutines_frame(profile: Profile) -> pd.DataFrame:
     """A goroutine profile in the dump schema: one row per distinct stack, with its count."""
-    from ..views.tree import traces
+    from ..views.tree import sample_stacks
     if profile.sample_types[profile.sample_index(None)].type != "goroutine":
         raise ProfileError(profile.source, "not a goroutine profile")
-    tr = traces(profile)
+    tr = sample_stacks(profile)
     n = len(tr)
     return pd.DataFrame({
         "goroutine": pd.array([pd.NA] * n, dtype="Int64"), "state": [""] * n,

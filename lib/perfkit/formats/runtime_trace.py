@@ -8,6 +8,8 @@ from pathlib import Path
 from ..errors import TraceError
 from ..fileio import read_input
 from ..model.trace import Trace
+from .trace_go122 import parse_v2
+from .trace_legacy import parse_legacy
 
 _HEADER = re.compile(rb"^go 1\.(\d+) trace\x00{0,3}")
 
@@ -52,7 +54,5 @@ def read_trace(src, source: str | None = None) -> Trace:
         tf = detect_trace(data, source or str(p))
     minor = int(tf.version.split(".")[1])
     if tf.generation == "legacy":
-        from .trace_legacy import parse_legacy
         return parse_legacy(tf.data, tf.source, minor)
-    from .trace_go122 import parse_v2
     return parse_v2(tf.data, tf.source, minor)

@@ -36,9 +36,10 @@ Event type names are the names Go's tracev2 specs use (the names
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ..errors import TraceError
-from ..model.trace import FrameTable, Trace
+from ..model.trace import FrameTable, NOTEXIST, RUNNABLE, RUNNING, SYSCALL, TableSpec, Trace, WAITING
 
 HEADER_LEN = 16
 MAX_BATCH = 64 << 10
@@ -134,7 +135,7 @@ class _Reader:
     def err(self, problem: str, off: int):
         raise TraceError(self.source, problem, int(off))
 
-    def uvarint(self, pos: int, limit: int, what: str = "varint") -> tuple[int, int]:
+    def read_uvarint(self, pos: int, limit: int, what: str = "varint") -> tuple[int, int]:
         data = self.data
         v = shift = 0
         start = pos
@@ -164,7 +165,7 @@ def parse_v2(data: bytes, source: str = "<trace>", minor: int = 22) -> Trace:
         r.err("truncated trace: header shorter than 16 bytes", n)
     counts: dict[str, int] = {}
 
-    def count(name, k=1):
+    def count_event(name, k=1):
         counts[name] = counts.get(name, 0) + k
 
     # generations: list of dicts {gen, strings{id:str}, stacks{id:[(pc,fn,file,line)]}, freq, snap}
@@ -180,7 +181,7 @@ def parse_v2(data: bytes, source: str = "<trace>", minor: int = 22) -> Trace:
         start = off
         b0 = data[off]
         if b0 == eog and minor >= 26:
-            count("EndOfGeneration")
+            count_event("EndOfGeneration")
             if cur is None or ended:
                 r.err("EndOfGeneration without a generation", start)
             ended = True
@@ -195,10 +196,10 @@ def parse_v2(data: bytes, source: str = "<trace>", minor: int = 22) -> Trace:
                 r.err("truncated trace: batch header runs past the end of the data", start)
             exp = data[off]
             off += 1
-        gen, off = r.uvarint(off, n, "batch generation")
-        m, off = r.uvarint(off, n, "batch M id")
-        bts, off = r.uvarint(off, n, "batch timestamp")
-        size, off = r.uvarint(off, n, "batch size")
+        gen, off = r.read_uvarint(off, n, "batch generation")
+        m, off = r.read_uvarint(off, n, "batch M id")
+        bts, off = r.read_uvarint(off, n, "batch timestamp")
+        size, off = r.read_uvarint(off, n, "batch size")
         if gen == 0:
             r.err("invalid generation number 0", start)
         if size > MAX_BATCH:
@@ -217,20 +218,20 @@ def parse_v2(data: bytes, source: str = "<trace>", minor: int = 22) -> Trace:
         elif minor >= 26 and ended:
             r.err(f"generation {gen} continues after its EndOfGeneration", start)
         cur["min_ts"] = min(cur["min_ts"], bts)
-        count("EventBatch" if not exp else "ExperimentalBatch")
+        count_event("EventBatch" if not exp else "ExperimentalBatch")
         end = off + size
         if exp or size == 0:
             off = end
             continue
         kind = data[off]
         if kind == EV["Strings"]:
-            _read_strings(r, off, end, cur, count)
+            _read_strings(r, off, end, cur, count_event)
         elif kind == EV["Stacks"]:
-            _read_stacks(r, off, end, cur, count)
+            _read_stacks(r, off, end, cur, count_event)
         elif kind == EV["CPUSamples"]:
-            _read_cpu(r, off, end, len(gens) - 1, cpu, count)
+            _read_cpu(r, off, end, len(gens) - 1, cpu, count_event)
         elif (kind == EV["Sync"] and minor >= 25) or (kind == EV["Frequency"] and minor < 25):
-            _read_sync(r, off, end, cur, count, bts)
+            _read_sync(r, off, end, cur, count_event, bts)
         else:
             b_off.append(off); b_size.append(size); b_m.append(m); b_time.append(bts)
             b_gen.append(len(gens) - 1)
@@ -269,22 +270,22 @@ def parse_v2(data: bytes, source: str = "<trace>", minor: int = 22) -> Trace:
         args = np.zeros((0, 4), np.uint64); bid = np.zeros(0, np.int64)
     del cols
     for code, k in zip(*np.unique(typ, return_counts=True)):
-        count(NAMES[int(code)], int(k))
-    return _finish(r, gens, counts, typ, dt, args, bid, np.asarray(b_m, np.uint64),
+        count_event(NAMES[int(code)], int(k))
+    return _finish_go122(r, gens, counts, typ, dt, args, bid, np.asarray(b_m, np.uint64),
                    np.asarray(b_time, np.uint64), np.asarray(b_gen, np.int64), cpu)
 
 
-def _read_strings(r: _Reader, off, end, g, count):
+def _read_strings(r: _Reader, off, end, g, count_event):
     data = r.data
-    count("Strings")
+    count_event("Strings")
     off += 1
     table = g["strings"]
     while off < end:
         ev_off = off
         if data[off] != EV["String"]:
             r.err(f"expected a String event in a strings batch, got type {data[off]}", off)
-        sid, off = r.uvarint(off + 1, end, "string id")
-        ln, off = r.uvarint(off, end, "string length")
+        sid, off = r.read_uvarint(off + 1, end, "string id")
+        ln, off = r.read_uvarint(off, end, "string length")
         if ln > MAX_STRING:
             r.err(f"invalid string size {ln}, maximum is {MAX_STRING}", ev_off)
         if off + ln > end:
@@ -293,15 +294,15 @@ def _read_strings(r: _Reader, off, end, g, count):
             r.err(f"duplicate string id {sid}", ev_off)
         table[sid] = data[off:off + ln].decode("utf-8", "replace")
         off += ln
-        count("String")
+        count_event("String")
 
 
-def _read_stacks(r: _Reader, off, end, g, count):
+def _read_stacks(r: _Reader, off, end, g, count_event):
     data = r.data
-    count("Stacks")
+    count_event("Stacks")
     off += 1
     table = g["stacks"]
-    uv = r.uvarint
+    uv = r.read_uvarint
     while off < end:
         ev_off = off
         if data[off] != EV["Stack"]:
@@ -320,12 +321,12 @@ def _read_stacks(r: _Reader, off, end, g, count):
         if sid in table:
             r.err(f"duplicate stack id {sid}", ev_off)
         table[sid] = frames
-        count("Stack")
+        count_event("Stack")
 
 
-def _read_cpu(r: _Reader, off, end, gi, cpu, count):
+def _read_cpu(r: _Reader, off, end, gi, cpu, count_event):
     data = r.data
-    count("CPUSamples")
+    count_event("CPUSamples")
     off += 1
     while off < end:
         if data[off] != EV["CPUSample"]:
@@ -333,16 +334,16 @@ def _read_cpu(r: _Reader, off, end, gi, cpu, count):
         off += 1
         vals = []
         for _ in range(5):
-            v, off = r.uvarint(off, end, "CPU sample")
+            v, off = r.read_uvarint(off, end, "CPU sample")
             vals.append(v)
         cpu.append((gi, *vals))
-        count("CPUSample")
+        count_event("CPUSample")
 
 
-def _read_sync(r: _Reader, off, end, g, count, bts):
+def _read_sync(r: _Reader, off, end, g, count_event, bts):
     data = r.data
     if r.minor >= 25:
-        count("Sync")
+        count_event("Sync")
         off += 1
     last = bts
     while off < end:
@@ -352,21 +353,21 @@ def _read_sync(r: _Reader, off, end, g, count, bts):
         if t == EV["Frequency"]:
             if g["freq"]:
                 r.err("found multiple frequency events", ev_off)
-            f, off = r.uvarint(off, end, "frequency")
+            f, off = r.read_uvarint(off, end, "frequency")
             if f == 0:
                 r.err("frequency is zero", ev_off)
             g["freq"] = f
-            count("Frequency")
+            count_event("Frequency")
         elif t == EV["ClockSnapshot"] and r.minor >= 25:
             if g["snap"]:
                 r.err("found multiple clock snapshot events", ev_off)
             vals = []
             for _ in range(4):
-                v, off = r.uvarint(off, end, "clock snapshot")
+                v, off = r.read_uvarint(off, end, "clock snapshot")
                 vals.append(v)
             g["snap"] = True
             g["snapshot"] = {"trace_ticks": last + vals[0], "mono": vals[1], "sec": vals[2], "nsec": vals[3]}
-            count("ClockSnapshot")
+            count_event("ClockSnapshot")
         else:
             r.err(f"expected a frequency or clock snapshot event, got type {t}", ev_off)
 
@@ -452,7 +453,7 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
     cols["type"].append(typ); cols["dt"].append(dt); cols["args"].append(args); cols["bid"].append(bid)
 
 
-def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Trace:
+def _finish_go122(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Trace:
     ne = len(typ)
     # ---- timestamps (Go: Time(float64(ticks) * ns_per_tick), per batch, cumulative) ----
     nspt = np.asarray([1.0 / (float(g["freq"]) / 1e9) for g in gens], np.float64)
@@ -496,7 +497,7 @@ def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Tra
             gid = stk_index.get(key)
             if gid is None:
                 gid = stk_index[key] = len(stk_index) + 1
-                stack_index[gid] = table.add(frames, strings)
+                stack_index[gid] = table.add_stack(frames, strings)
             lut[sid] = gid
         stk_lut.append(lut)
 
@@ -563,7 +564,7 @@ def _finish(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) -> Tra
     return Trace(
         source=r.source, version=f"1.{r.minor}", generation="v2", type_names=list(NAMES),
         ts=ts, type=typ, p=p, g=g, args=args, stack=stack, stack_index=stack_index,
-        **table.columns(),
+        **table.columns(), table_spec=GO122_TABLES,
         strings=dict(enumerate(str_table)), ticks_per_sec=int(gens[0]["freq"]),
         extra={"extra_counts": structural, "string_table": np.asarray(str_table, dtype=object),
                "m": ev_m, "generations": len(gens), "t0_ns": t0, "clock_snapshots": snaps},
@@ -645,13 +646,9 @@ def _context(typ, args, ev_m, ne):
     return p, g
 
 
-# ---------------------------------------------------------------------------------------------
-# analyses on the 1.22+ model (used by perfkit.trace.analysis)
-
-def v2_transitions(t: Trace):
+# ---- normalised tables ------------------------------------------------------------------------
+def _go122_transitions(t: Trace) -> pd.DataFrame:
     """Goroutine state transitions as Go's internal/trace reports them for 1.22+ traces."""
-    import pandas as pd
-    from ..trace.analysis import NOTEXIST, RUNNABLE, RUNNING, WAITING, SYSCALL
     ty, ts, g, a, stk = t.type, t.ts, t.g, t.args, t.stack
     S = t.extra.get("string_table")
     if S is None:
@@ -662,7 +659,7 @@ def v2_transitions(t: Trace):
     parts = []
     status_state = np.array([NOTEXIST, RUNNABLE, RUNNING, SYSCALL, WAITING, NOTEXIST], np.int8)
 
-    def add(code, gcol, state, reason="", stack=False, sub=0):
+    def push(code, gcol, state, reason="", stack=False, sub=0):
         k = np.flatnonzero(ty == code) if np.isscalar(code) else np.flatnonzero(np.isin(ty, code))
         if len(k) == 0:
             return
@@ -681,32 +678,31 @@ def v2_transitions(t: Trace):
         reason_of_a0 = np.full(n, "", dtype=object)
         k = np.flatnonzero(blk)
         reason_of_a0[k] = S[np.minimum(a[k, 0], np.uint64(len(S) - 1)).astype(np.intp)]
-    add(C["GoCreate"], a0, RUNNABLE, stack=True)
-    add(C["GoCreateBlocked"], a0, WAITING, stack=True)
-    add(C["GoCreateSyscall"], a0, SYSCALL)
-    add(C["GoStart"], a0, RUNNING)
-    add([C["GoDestroy"], C["GoDestroySyscall"]], g, NOTEXIST)
+    push(C["GoCreate"], a0, RUNNABLE, stack=True)
+    push(C["GoCreateBlocked"], a0, WAITING, stack=True)
+    push(C["GoCreateSyscall"], a0, SYSCALL)
+    push(C["GoStart"], a0, RUNNING)
+    push([C["GoDestroy"], C["GoDestroySyscall"]], g, NOTEXIST)
     if reason_of_a0 is not None:
-        add(C["GoStop"], g, RUNNABLE, reason_of_a0, stack=True)
-        add(C["GoBlock"], g, WAITING, reason_of_a0, stack=True)
-    add(C["GoUnblock"], a0, RUNNABLE, stack=True)
-    add(C["GoSwitch"], g, WAITING, "coroutine")
-    add(C["GoSwitchDestroy"], g, NOTEXIST)
-    add([C["GoSwitch"], C["GoSwitchDestroy"]], a0, RUNNING, sub=1)
-    add(C["GoSyscallBegin"], g, SYSCALL, stack=True)
-    add(C["GoSyscallEnd"], g, RUNNING)
-    add(C["GoSyscallEndBlocked"], g, RUNNABLE)
+        push(C["GoStop"], g, RUNNABLE, reason_of_a0, stack=True)
+        push(C["GoBlock"], g, WAITING, reason_of_a0, stack=True)
+    push(C["GoUnblock"], a0, RUNNABLE, stack=True)
+    push(C["GoSwitch"], g, WAITING, "coroutine")
+    push(C["GoSwitchDestroy"], g, NOTEXIST)
+    push([C["GoSwitch"], C["GoSwitchDestroy"]], a0, RUNNING, sub=1)
+    push(C["GoSyscallBegin"], g, SYSCALL, stack=True)
+    push(C["GoSyscallEnd"], g, RUNNING)
+    push(C["GoSyscallEndBlocked"], g, RUNNABLE)
     st = status_state[np.minimum(a[:, 2], np.uint64(5)).astype(np.intp)]
-    add([C["GoStatus"], C["GoStatusStack"]], a0, st, stack=True)
+    push([C["GoStatus"], C["GoStatusStack"]], a0, st, stack=True)
     if not parts:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
     df = pd.concat(parts, ignore_index=True)
     df = df[df["g"].to_numpy() > 0]
-    df = df.sort_values("ord", kind="stable").reset_index(drop=True)
-    return df
+    return df.sort_values("ord", kind="stable").reset_index(drop=True)
 
 
-def v2_p_events(t: Trace):
+def _go122_p_events(t: Trace):
     """(p, ts, is_start, g) of the events that start/stop a goroutine running on a P."""
     C = EV
     start_codes = [C["GoStart"], C["GoSyscallEnd"], C["GoSwitch"], C["GoSwitchDestroy"]]
@@ -719,3 +715,8 @@ def v2_p_events(t: Trace):
     sw = np.isin(t.type[k], [C["GoSwitch"], C["GoSwitchDestroy"]])
     g[sw] = t.args[k[sw], 0].astype(np.int64)
     return t.p[k].astype(np.int64), t.ts[k], is_start, g
+
+
+GO122_TABLES = TableSpec(transitions=_go122_transitions, p_events=_go122_p_events,
+                         gc=("GCBegin", "GCEnd"), stw=("STWBegin", "STWEnd"), create="GoCreate",
+                         heap_alloc="HeapAlloc", procs="ProcsChange")

@@ -11,16 +11,20 @@ dictionaries, ``Frequency`` gives ticks per second.
 Events are decoded into typed column arrays (``array``), then merged across
 Ps by timestamp with numpy. The result is a :class:`perfkit.model.trace.Trace`
 whose event names are the names Go's own parser uses for this format (the
-``...Local`` variants are folded into their plain forms, as Go does).
+``...Local`` variants are folded into their plain forms, as Go does), and whose
+normalised tables map this format onto Go's 1.22+ goroutine model the way
+`go tool trace` converts old traces (see ``_legacy_transitions``).
 """
 from __future__ import annotations
 
 from array import array
 
 import numpy as np
+import pandas as pd
 
 from ..errors import TraceError
-from ..model.trace import FrameTable, Trace
+from ..model.trace import (FrameTable, NOTEXIST, RUNNABLE, RUNNING, SYSCALL, TableSpec, Trace,
+                           WAITING)
 
 # code: (name, min minor version, has stack, number of named args)
 _DESC = [
@@ -83,7 +87,7 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
     ev_cpu, ev_userlog = EV["CPUSample"], EV["UserLog"]
     inline_strings: dict[str, int] = {}
 
-    def uvarint(pos: int, limit: int) -> tuple[int, int]:
+    def varint_at(pos: int, limit: int) -> tuple[int, int]:
         v = 0
         shift = 0
         start = pos
@@ -113,8 +117,8 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
         if typ == 0 or typ >= len(_DESC) or _DESC[typ][1] > minor:
             raise TraceError(source, f"unknown event type {typ} for go 1.{minor} trace", ev_off)
         if typ == ev_string:
-            sid, off = uvarint(off, n)
-            ln, off = uvarint(off, n)
+            sid, off = varint_at(off, n)
+            ln, off = varint_at(off, n)
             if sid == 0:
                 raise TraceError(source, "string has invalid id 0", ev_off)
             if ln == 0 or ln > 1_000_000:
@@ -129,8 +133,8 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
         if typ == ev_batch:
             if narg != 2:
                 raise TraceError(source, f"Batch has {narg} arguments, want 2", ev_off)
-            pid, off = uvarint(off, n)
-            bts, off = uvarint(off, n)
+            pid, off = varint_at(off, n)
+            bts, off = varint_at(off, n)
             if pid != MAX_U64 and pid > 0x7FFFFFFF:
                 raise TraceError(source, f"processor id {pid} is too large", ev_off)
             if cur_p is not None:
@@ -143,10 +147,10 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
         if narg <= 3:
             args = []
             for _ in range(narg):
-                v, off = uvarint(off, n)
+                v, off = varint_at(off, n)
                 args.append(v)
         else:
-            ln, off = uvarint(off, n)
+            ln, off = varint_at(off, n)
             if ln > 2048:
                 raise TraceError(source, f"length-prefixed arguments too long: {ln} bytes (limit 2048)", ev_off)
             end = off + ln
@@ -154,10 +158,10 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
                 raise TraceError(source, "truncated trace: event arguments run past the end of the data", ev_off)
             args = []
             while off < end:
-                v, off = uvarint(off, end)
+                v, off = varint_at(off, end)
                 args.append(v)
             if typ == ev_userlog:
-                ln, off = uvarint(off, n)
+                ln, off = varint_at(off, n)
                 if ln > 1_000_000 or off + ln > n:
                     raise TraceError(source, "truncated trace: log message runs past the end of the data", ev_off)
                 sargs = bytes(mv[off:off + ln]).decode("utf-8", "replace")
@@ -212,11 +216,11 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
         c_stk.append(stk if stk < 2**63 else 0); c_ord.append(seq); seq += 1
     if ticks == 0:
         raise TraceError(source, "no Frequency event in the trace (truncated?)", n)
-    return _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
+    return _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
                    c_ts, c_type, c_p, c_g, c_a, c_stk)
 
 
-def _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
+def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
             c_ts, c_type, c_p, c_g, c_a, c_stk) -> Trace:
     ts = np.frombuffer(c_ts, np.int64).copy()
     typ = np.frombuffer(c_type, np.uint8).copy()
@@ -233,11 +237,101 @@ def _finish(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
         ts = ((ts - ts[0]).astype(np.float64) * (1e9 / float(ticks))).astype(np.int64)
     # stacks -> frame table (frames deduplicated by pc, as Go's parser keeps one frame per pc)
     table = FrameTable()
-    stack_index = {sid: table.add(frames, strings) for sid, frames in stacks.items()}
+    stack_index = {sid: table.add_stack(frames, strings) for sid, frames in stacks.items()}
     stk[~np.isin(stk, np.fromiter(stack_index.keys(), np.int64, len(stack_index)))] = 0
     return Trace(
         source=source, version=f"1.{minor}", generation="legacy", type_names=list(NAMES),
         ts=ts, type=typ, p=p, g=g, args=args, stack=stk, stack_index=stack_index,
-        **table.columns(), strings=strings, ticks_per_sec=int(ticks),
+        **table.columns(), table_spec=LEGACY_TABLES, strings=strings, ticks_per_sec=int(ticks),
         extra={"timer_goids": timer_goids, "inline_strings": list(inline_strings)},
     )
+
+
+# ---- normalised tables ------------------------------------------------------------------------
+_BLOCK_REASONS = {
+    "GoStop": "forever", "GoSleep": "sleep", "GoBlock": "", "GoBlockSend": "chan send",
+    "GoBlockRecv": "chan receive", "GoBlockSelect": "select", "GoBlockSync": "sync",
+    "GoBlockCond": "sync.(*Cond).Wait", "GoBlockNet": "network",
+    "GoBlockGC": "GC mark assist wait for work",
+}
+
+
+def _legacy_transitions(t: Trace) -> pd.DataFrame:
+    """Goroutine state transitions, as Go's converter maps pre-1.22 events onto the 1.22+ model."""
+    ty, ts, g, a0, stk = t.type, t.ts, t.g, t.args[:, 0].astype(np.int64), t.stack
+    n = len(ty)
+    idx = np.arange(n)
+    C = EV
+    gmp = np.nonzero(ty == C["Gomaxprocs"])[0]
+    gi = int(gmp[0]) if len(gmp) else 0
+    parts = []
+
+    def emit(mask, gcol, state, reason, stack, dts=0, sub=0):
+        k = np.nonzero(mask)[0]
+        if len(k) == 0:
+            return
+        parts.append(pd.DataFrame({
+            "ts": ts[k] + dts, "g": gcol[k], "state": np.int8(state),
+            "reason": reason if isinstance(reason, str) else reason[k],
+            "stack": stack[k] if stack is not None else 0, "ord": k * 4 + sub}))
+
+    pre = idx < gi
+    post = ~pre
+    # goroutines that existed when tracing started
+    created_pre = set(a0[pre & (ty == C["GoCreate"])].tolist())
+    created_pre -= set(a0[ty == C["GoWaiting"]].tolist()) | set(a0[ty == C["GoInSyscall"]].tolist())
+    created_pre -= set(a0[pre & (ty == C["GoStart"])].tolist())
+    if created_pre and len(gmp):
+        gs = np.fromiter(sorted(created_pre), np.int64)
+        parts.append(pd.DataFrame({"ts": ts[gi], "g": gs, "state": np.int8(RUNNABLE), "reason": "",
+                                   "stack": 0, "ord": gi * 4 - 1}))
+    emit(pre & (ty == C["GoStart"]), a0, RUNNING, "", None)
+    emit(post & (ty == C["GoCreate"]), a0, RUNNABLE, "", stk)
+    emit(post & np.isin(ty, [C["GoStart"], C["GoStartLabel"]]), g, RUNNING, "", None)
+    emit(ty == C["GoEnd"], g, NOTEXIST, "", None)
+    emit(np.isin(ty, [C["GoSched"], C["GoPreempt"]]), g, RUNNABLE,
+         np.where(ty == C["GoSched"], "runtime.Gosched", "preempted"), stk)
+    for name, reason in _BLOCK_REASONS.items():
+        emit(ty == C[name], g, WAITING, reason, stk)
+    emit(ty == C["GoUnblock"], a0, RUNNABLE, "", stk)
+    emit(ty == C["GoSysExit"], g, RUNNABLE, "", None)
+    emit(ty == C["GoWaiting"], g, WAITING, "", None)
+    emit(ty == C["GoInSyscall"], g, SYSCALL, "", None)
+    # a syscall blocks if the goroutine's next event is GoSysBlock; else it lasts 1ns
+    sc = np.nonzero(ty == C["GoSysCall"])[0]
+    if len(sc):
+        order = np.lexsort((idx, g))
+        pos = np.empty(n, np.int64)
+        pos[order] = np.arange(n)
+        nxt = pos[sc] + 1
+        ok = nxt < n
+        nxt_ev = np.full(len(sc), -1)
+        nxt_ev[ok] = order[nxt[ok]]
+        blocked = np.zeros(len(sc), bool)
+        blocked[ok] = (g[nxt_ev[ok]] == g[sc[ok]]) & (ty[nxt_ev[ok]] == C["GoSysBlock"])
+        m = np.zeros(n, bool)
+        m[sc] = True
+        emit(m, g, SYSCALL, "", stk)
+        m2 = np.zeros(n, bool)
+        m2[sc[~blocked]] = True
+        emit(m2, g, RUNNING, "", None, dts=1, sub=1)
+    if not parts:
+        return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
+    df = pd.concat(parts, ignore_index=True)
+    return df.sort_values("ord", kind="stable").reset_index(drop=True)
+
+
+def _legacy_p_events(t: Trace):
+    """(p, ts, is_start, g) of the events that start/stop a goroutine running on a P."""
+    start_codes = [EV[n] for n in ("GoStart", "GoStartLabel")]
+    stop_codes = [EV[n] for n in ("GoEnd", "GoStop", "GoSched", "GoPreempt", "GoSleep", "GoBlock",
+                                  "GoBlockSend", "GoBlockRecv", "GoBlockSelect", "GoBlockSync",
+                                  "GoBlockCond", "GoBlockNet", "GoSysBlock", "GoBlockGC")]
+    m = np.isin(t.type, start_codes + stop_codes) & (t.p >= 0) & (t.p < 1_000_000)
+    k = np.nonzero(m)[0]
+    return t.p[k], t.ts[k], np.isin(t.type[k], start_codes), t.g[k]
+
+
+LEGACY_TABLES = TableSpec(transitions=_legacy_transitions, p_events=_legacy_p_events,
+                          gc=("GCStart", "GCDone"), stw=("GCSTWStart", "GCSTWDone"), create="GoCreate",
+                          heap_alloc="HeapAlloc", procs="Gomaxprocs")

@@ -12,12 +12,57 @@ Semantics follow pprof's FilterSamplesByName / FilterSamplesByTag:
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import re
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from ..errors import OptionError
 from .profile import Profile
+
+
+def _help(text: str):
+    return field(default=None, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class Filters:
+    """pprof's sample filters; None or "" means "not set". Regexps are searched, not anchored."""
+    focus: str | None = _help("keep samples with a frame matching REGEX")
+    ignore: str | None = _help("drop samples with a frame matching REGEX")
+    hide: str | None = _help("remove frames matching REGEX from stacks")
+    show: str | None = _help("keep only frames matching REGEX in stacks")
+    tagfocus: str | None = _help("keep samples whose label matches [KEY=]REGEX or [KEY=]LO:HI")
+    tagignore: str | None = _help("drop samples whose label matches [KEY=]REGEX or [KEY=]LO:HI")
+
+    def active(self) -> dict[str, str]:
+        """The filters that are set, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+FILTER_HELP = {f.name: f.metadata["help"] for f in fields(Filters)}
+
+
+def checked_options(view):
+    """Make a call with an unknown or misplaced option raise OptionError, naming the profile."""
+    sig = inspect.signature(view)
+
+    @functools.wraps(view)
+    def call(*args, **kwargs):
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as e:
+            source = getattr(args[0], "source", None) if args else None
+            raise OptionError(source, f"{view.__name__}(): {e}") from None
+        f = kwargs.get("filters")
+        if f is not None and not isinstance(f, Filters):
+            source = getattr(args[0], "source", None) if args else None
+            raise OptionError(source, f"{view.__name__}(): filters must be a perfkit.Filters, "
+                              f"not {type(f).__name__}")
+        return view(*args, **kwargs)
+    return call
 
 
 def _compile(source: str, what: str, pattern: str | None) -> re.Pattern | None:
@@ -66,7 +111,7 @@ def _stack_any(p: Profile, loc_flag: np.ndarray) -> np.ndarray:
     return (c[p.stack_offsets[1:]] - c[p.stack_offsets[:-1]]) > 0
 
 
-def filter_by_name(p: Profile, focus=None, ignore=None, hide=None, show=None) -> Profile:
+def _filter_by_name(p: Profile, focus=None, ignore=None, hide=None, show=None) -> Profile:
     src = p.source
     rf, ri, rh, rs = (_compile(src, "focus", focus), _compile(src, "ignore", ignore),
                       _compile(src, "hide", hide), _compile(src, "show", show))
@@ -143,7 +188,7 @@ _UNITS = {  # unit -> (family, scale)
 _NUM_RE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 
 
-def _num(source: str, text: str) -> tuple[float, str] | None:
+def _tag_bound(source: str, text: str) -> tuple[float, str] | None:
     if text.strip() == "":
         return None
     m = _NUM_RE.match(text)
@@ -170,7 +215,7 @@ def _tag_mask(p: Profile, spec: str, what: str) -> np.ndarray:
         labels = labels[labels["key"] == key]
     hit = np.zeros(p.n_samples, bool)
     if ":" in body and _NUM_RE.match(body.split(":", 1)[0] or "0") and _NUM_RE.match(body.split(":", 1)[1] or "0"):
-        lo, hi = (_num(p.source, x) for x in body.split(":", 1))
+        lo, hi = (_tag_bound(p.source, x) for x in body.split(":", 1))
         num = labels[labels["str"] == ""]
         fam = np.array([_label_family(k, u) for k, u in zip(num["key"], num["num_unit"])], object)
         v = num["num"].to_numpy().astype(float)
@@ -188,7 +233,7 @@ def _tag_mask(p: Profile, spec: str, what: str) -> np.ndarray:
     return hit
 
 
-def filter_by_tag(p: Profile, tagfocus: str | None = None, tagignore: str | None = None) -> Profile:
+def _filter_by_tag(p: Profile, tagfocus: str | None = None, tagignore: str | None = None) -> Profile:
     if not tagfocus and not tagignore:
         return p
     keep = np.ones(p.n_samples, bool)
@@ -199,8 +244,11 @@ def filter_by_tag(p: Profile, tagfocus: str | None = None, tagignore: str | None
     return _select(p, keep, None, drop_emptied=False)
 
 
-def apply_filters(p: Profile, focus=None, ignore=None, hide=None, show=None,
-                  tagfocus=None, tagignore=None) -> Profile:
-    """All filters, in pprof's order (names first, then tags)."""
-    p = filter_by_name(p, focus, ignore, hide, show)
-    return filter_by_tag(p, tagfocus, tagignore)
+def apply_filters(profile: Profile, filters: Filters | None = None) -> Profile:
+    """The profile with every set filter applied, in pprof's order (names first, then tags)."""
+    if filters is None:
+        return profile
+    if not isinstance(filters, Filters):
+        raise OptionError(profile.source, f"filters must be a perfkit.Filters, not {type(filters).__name__}")
+    p = _filter_by_name(profile, filters.focus, filters.ignore, filters.hide, filters.show)
+    return _filter_by_tag(p, filters.tagfocus, filters.tagignore)

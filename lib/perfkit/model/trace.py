@@ -11,13 +11,45 @@ A Trace holds one row per event (no Python object per event):
 
 Stacks: ``stack_ids`` -> offsets into ``stack_frames`` (frame indices, leaf first);
 frames: ``frame_pc``, ``frame_fn``, ``frame_file``, ``frame_line``.
+
+Every parser also says, in a :class:`TableSpec`, how its events map onto the
+normalised tables of :class:`TraceTables` (``Trace.tables``): goroutine state
+transitions, P run spans, GC and STW spans, goroutine creations, heap samples
+and GOMAXPROCS changes. The tables have the same columns whatever the format,
+so the analyses never look at the format. Each table is built on first use.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+# goroutine states (Go's internal/trace GoState); UNDETERMINED: not seen before in the trace
+UNDETERMINED, NOTEXIST, RUNNABLE, RUNNING, WAITING, SYSCALL = -1, 0, 1, 2, 3, 4
+STATE_NAMES = ["notexist", "runnable", "running", "waiting", "syscall"]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one trace format maps its events onto the normalised tables (given by its parser).
+
+    ``transitions(t)``: one row per goroutine state change in event order, columns
+    ts, g, state (the new state), reason, stack, ord (a sort key giving event order).
+    ``p_events(t)``: arrays (p, ts, is_start, g) of the events that start or stop a
+    goroutine running on a P. The other fields name event types: (begin, end) pairs for
+    GC cycles and stop-the-world pauses; the goroutine-creation event (arg 0: new
+    goroutine); the heap-size event (arg 0: live bytes); the GOMAXPROCS event (arg 0).
+    """
+    transitions: Callable[["Trace"], pd.DataFrame]
+    p_events: Callable[["Trace"], tuple]
+    gc: tuple[str, str]
+    stw: tuple[str, str]
+    create: str
+    heap_alloc: str
+    procs: str
 
 
 @dataclass(eq=False)
@@ -38,6 +70,7 @@ class Trace:
     frame_fn: np.ndarray         # object arrays of str
     frame_file: np.ndarray
     frame_line: np.ndarray
+    table_spec: TableSpec
     strings: dict = field(default_factory=dict)
     ticks_per_sec: int = 0
     extra: dict = field(default_factory=dict)   # format-specific side tables
@@ -62,6 +95,11 @@ class Trace:
 
     def is_type(self, *names: str) -> np.ndarray:
         return np.isin(self.type, self.codes(*names))
+
+    @cached_property
+    def tables(self) -> "TraceTables":
+        """The normalised tables (the same columns for every trace format)."""
+        return TraceTables(self)
 
     # ---- DataFrame views ----------------------------------------------------
     @property
@@ -128,7 +166,7 @@ class FrameTable:
         self.line: list[int] = []
         self.flat: list[int] = []
 
-    def add(self, frames, strings) -> tuple[int, int]:
+    def add_stack(self, frames, strings) -> tuple[int, int]:
         """Append one stack ((pc, function id, file id, line) per frame); its span in ``stack_frames``."""
         a = len(self.flat)
         for pc, fn, fl, line in frames:
@@ -147,3 +185,97 @@ class FrameTable:
         return {"stack_frames": np.asarray(self.flat, np.int64), "frame_pc": np.asarray(self.pc, np.uint64),
                 "frame_fn": np.asarray(self.fn, dtype=object), "frame_file": np.asarray(self.file, dtype=object),
                 "frame_line": np.asarray(self.line, np.int64)}
+
+
+class TraceTables:
+    """Normalised tables of one trace, each built on first use from the parser's TableSpec."""
+
+    def __init__(self, t: Trace):
+        self._trace = t
+        self._spec = t.table_spec
+
+    @cached_property
+    def transitions(self) -> pd.DataFrame:
+        """Goroutine state transitions in event order: ts, g, from_state, state (new state),
+        reason, stack, ord. ``from_state`` is the goroutine's previous state in the trace,
+        UNDETERMINED (-1) at its first transition."""
+        df = self._spec.transitions(self._trace)
+        g, st = df["g"].to_numpy(), df["state"].to_numpy()
+        order = np.argsort(g, kind="stable")     # rows are in event order already
+        prev = np.full(len(g), UNDETERMINED, np.int8)
+        if len(g):
+            gs, ss = g[order], st[order]
+            same = gs[1:] == gs[:-1]
+            prev_sorted = np.full(len(g), UNDETERMINED, np.int8)
+            prev_sorted[1:][same] = ss[:-1][same]
+            prev[order] = prev_sorted
+        df.insert(2, "from_state", prev)
+        return df
+
+    @cached_property
+    def transitions_by_goroutine(self) -> pd.DataFrame:
+        """The transitions grouped by goroutine (ascending g), each goroutine's in event order."""
+        tr = self.transitions
+        return tr.take(np.argsort(tr["g"].to_numpy(), kind="stable")).reset_index(drop=True)
+
+    @cached_property
+    def first_run(self) -> pd.Series:
+        """Per goroutine, the time it first ran in the trace (Go's GoroutineSummary.StartTime)."""
+        tr = self.transitions
+        return tr[tr["state"].to_numpy() == RUNNING].groupby("g")["ts"].min()
+
+    @cached_property
+    def p_runs(self) -> pd.DataFrame:
+        """Spans in which a P ran one goroutine: p, g, start, end (ns)."""
+        p, ts, is_start, g = self._spec.p_events(self._trace)
+        order = np.lexsort((np.arange(len(p)), p))
+        p, ts, is_start, g = p[order], ts[order], is_start[order], g[order]
+        ok = is_start[:-1] & ~is_start[1:] & (p[:-1] == p[1:])
+        i = np.nonzero(ok)[0]
+        return pd.DataFrame({"p": p[i], "g": g[i], "start": ts[i], "end": ts[i + 1]})
+
+    @cached_property
+    def gc_spans(self) -> pd.DataFrame:
+        """GC cycles: start, end (ns)."""
+        return self._paired(*self._spec.gc)
+
+    @cached_property
+    def stw_spans(self) -> pd.DataFrame:
+        """Stop-the-world pauses: start, end (ns)."""
+        return self._paired(*self._spec.stw)
+
+    @cached_property
+    def creations(self) -> pd.DataFrame:
+        """Goroutines created in the trace: ts, g (the new goroutine), creator_g, stack (creation stack)."""
+        t = self._trace
+        k = np.nonzero(t.type == t.code(self._spec.create))[0]
+        return pd.DataFrame({"ts": t.ts[k], "g": t.args[k, 0].astype(np.int64), "creator_g": t.g[k],
+                             "stack": t.stack[k]})
+
+    @cached_property
+    def heap_samples(self) -> pd.DataFrame:
+        """Live heap reported by the runtime: ts, heap_live (bytes)."""
+        ts, v = self._arg0(self._spec.heap_alloc)
+        return pd.DataFrame({"ts": ts, "heap_live": v})
+
+    @cached_property
+    def procs(self) -> pd.DataFrame:
+        """GOMAXPROCS as set during the trace: ts, gomaxprocs."""
+        ts, v = self._arg0(self._spec.procs)
+        return pd.DataFrame({"ts": ts, "gomaxprocs": v})
+
+    def _arg0(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        t = self._trace
+        k = np.nonzero(t.type == t.code(name))[0]
+        return t.ts[k], t.args[k, 0].astype(np.int64)
+
+    def _paired(self, begin: str, end: str) -> pd.DataFrame:
+        """Begin/end events paired in order; an end before the first begin, or an unmatched
+        begin at the end of the trace, is left out."""
+        t = self._trace
+        s = t.ts[t.type == t.code(begin)]
+        e = t.ts[t.type == t.code(end)]
+        if len(e) and len(s) and e[0] < s[0]:
+            e = e[1:]
+        m = min(len(s), len(e))
+        return pd.DataFrame({"start": s[:m], "end": e[:m]})

@@ -41,7 +41,8 @@ import pandas as pd
 from ..errors import OptionError, PerfkitError, ToolMissingError
 from ..model.profile import Profile
 from ..style import format_value
-from ..views.aggregate import FILTER_KEYS, Aggregation, aggregate
+from ..model.filter import Filters, checked_options
+from ..views.aggregate import Aggregation, aggregate_nodes
 from ..views.subsystems import Subsystems, as_subsystems
 
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -168,7 +169,8 @@ def _remove_redundant_edges(order: list[int], e: pd.DataFrame, names: np.ndarray
 # ---------------------------------------------------------------- the result
 
 class CallGraph:
-    """A pruned call graph: `.nodes`, `.edges`, `.dot_source`; renders to SVG inline."""
+    """A pruned call graph: `.nodes` (also `.perfkit_data`, as for every chart), `.edges`, `.dot_source`;
+    renders to SVG inline."""
 
     def __init__(self, nodes: pd.DataFrame, edges: pd.DataFrame, dot_source: str, info: dict):
         self.nodes = nodes
@@ -176,6 +178,10 @@ class CallGraph:
         self.dot_source = dot_source
         self.info = info
         self._cache: dict[str, bytes] = {}
+
+    @property
+    def perfkit_data(self) -> pd.DataFrame:
+        return self.nodes
 
     def __repr__(self) -> str:
         return (f"<CallGraph {self.info.get('source')}: {len(self.nodes)} nodes, {len(self.edges)} edges, "
@@ -226,21 +232,19 @@ def _run_dot(source: str, fmt: str, where) -> bytes:
 
 # ---------------------------------------------------------------- public entry
 
+@checked_options
 def call_graph(profile: Profile, sample_index=None, *, nodefraction: float = 0.005,
                edgefraction: float = 0.001, nodecount: int = 80, granularity: str = "functions",
-               title: str | None = None, subsystems=None, **filters) -> CallGraph:
+               title: str | None = None, subsystems=None, filters: Filters | None = None) -> CallGraph:
     """A pprof-style call graph of `profile` (see the module docstring for pruning).
 
     filters: focus, ignore, hide, show, tagfocus, tagignore (pprof semantics).
     nodecount <= 0 keeps every node above nodefraction.
     """
-    unknown = set(filters) - set(FILTER_KEYS)
-    if unknown:
-        raise TypeError(f"call_graph() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     if nodefraction < 0 or edgefraction < 0:
         raise OptionError(profile.source, "nodefraction and edgefraction must be >= 0")
     subs: Subsystems = as_subsystems(subsystems)
-    agg = aggregate(profile, sample_index, granularity, **filters)
+    agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     flat, cum, present = agg.node_flat_cum
     names = agg.nodes.names
     total = agg.total
@@ -298,7 +302,7 @@ def call_graph(profile: Profile, sample_index=None, *, nodefraction: float = 0.0
                 graph_total=graph_total, node_cutoff=node_cutoff, edge_cutoff=edge_cutoff,
                 dropped_nodes=dropped_nodes, dropped_edges=dropped_edges, orig_count=orig_count,
                 shown_total=shown, nodefraction=nodefraction, edgefraction=edgefraction,
-                nodecount=nodecount, granularity=granularity, filters=dict(filters))
+                nodecount=nodecount, granularity=granularity, filters=filters.active() if filters else {})
     for df in (nd, ed):
         df.attrs.update({k: v for k, v in info.items() if k != "filters"})
     legend = _legend(profile, agg, title, info)

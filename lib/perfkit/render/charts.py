@@ -12,15 +12,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from ..style import format_value, per_second_unit
+from ..style import DIFF_SCALE, SERIES_COLORS, cores, format_value, per_second_unit, value_label
 from ..views.diff import diff
-from ..views.goroutines import goroutine_summary
+from ..views.goroutines import goroutine_groups
 from ..views.subsystems import as_subsystems, subsystem_breakdown
 from ..views.top import top
 from .flame_static import StaticFigure, new_figure
-
-GREW, SHRANK, NOISE = "#d62728", "#1f77b4", "#bdbdbd"
 
 
 def _short(name: str, n: int = 60) -> str:
@@ -30,6 +29,7 @@ def _short(name: str, n: int = 60) -> str:
 
 
 def _value_formatter(unit: str):
+    """Tick labels in ``unit`` (perfkit.style.format_value); cores as bare numbers."""
     if unit == "cores":
         return lambda v, _: f"{v:.2g}"
     return lambda v, _: format_value(v, unit)
@@ -41,8 +41,9 @@ def _index_for(sample_index, label):
     return sample_index
 
 
-def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None, by: str = "stack",
-                   per_second: bool = True, **filters) -> StaticFigure:
+@checked_options
+def subsystem_bars(profiles: dict[str, Profile], sample_index=None, *, mapping=None, by: str = "stack",
+                   per_second: bool = True, filters: Filters | None = None) -> StaticFigure:
     """One stacked bar per profile, one segment per subsystem (PALETTE colours).
 
     Unmatched frames count as "other" (never dropped), so each bar sums to
@@ -56,11 +57,12 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     units = set()
     for label, p in profiles.items():
         si = _index_for(sample_index, label)
-        df = subsystem_breakdown(p, si, subs, by=by, per_second=per_second, **filters)
+        df = subsystem_breakdown(p, si, mapping=subs, by=by, per_second=per_second, filters=filters)
         unit = df.attrs["unit"]
         if per_second:
             shown_unit = per_second_unit(unit)
-            vals = df["per_second"].to_numpy(float) / (1e9 if shown_unit == "cores" else 1.0)
+            vals = df["per_second"].to_numpy(float)
+            vals = cores(vals) if shown_unit == "cores" else vals
         else:
             shown_unit = unit
             vals = df["value"].to_numpy(float)
@@ -88,10 +90,9 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     unit = units.pop() if len(units) == 1 else ""
     fmt = _value_formatter(unit)
     for i, tot in enumerate(bottoms):
-        ax.text(i, tot, fmt(tot, None) + (" cores" if unit == "cores" else ""), ha="center", va="bottom",
-                fontsize=8)
+        ax.text(i, tot, format_value(tot, unit), ha="center", va="bottom", fontsize=8)
     ax.yaxis.set_major_formatter(fmt)
-    ax.set_ylabel(unit if unit in ("cores",) else (unit or "value"))
+    ax.set_ylabel(value_label(unit))
     what = "per second" if per_second else "total"
     ax.set_title(f"subsystem breakdown ({what}, by {by})", fontsize=10, loc="left")
     handles = [Patch(facecolor=subs.color(s), label=s) for s in reversed(present)]
@@ -103,8 +104,9 @@ def subsystem_bars(profiles: dict[str, Profile], sample_index=None, mapping=None
     return fig
 
 
-def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, by: str = "cum",
-               **filters) -> StaticFigure:
+@checked_options
+def delta_bars(base: Profile, target: Profile, sample_index=None, *, n: int = 20, by: str = "cum",
+               filters: Filters | None = None) -> StaticFigure:
     """Top-n functions by |delta| per second, as diverging horizontal bars.
 
     Red grew, blue shrank; rows whose delta lies within the ~95 % sampling
@@ -112,17 +114,18 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
     """
     if by not in ("cum", "flat"):
         raise OptionError(target.source, f"by must be 'cum' or 'flat', not {by!r}")
-    d = diff(base, target, sample_index, normalize="per_second", **filters)
+    d = diff(base, target, sample_index, normalize="per_second", filters=filters)
     raw_unit = d.attrs["unit"][:-2] if d.attrs["unit"].endswith("/s") else d.attrs["unit"]
     unit = per_second_unit(raw_unit)
-    scale = 1e9 if unit == "cores" else 1.0
     col = f"{by}_delta"
     d = d.assign(_a=d[col].abs()).sort_values(["_a", "name"], ascending=[False, True], kind="mergesort")
     d = d.head(n).drop(columns="_a").reset_index(drop=True)
-    delta = d[col].to_numpy(float) / scale
-    ci = d[f"{by}_delta_ci95"].to_numpy(float) / scale
+    delta = d[col].to_numpy(float)
+    ci = d[f"{by}_delta_ci95"].to_numpy(float)
+    if unit == "cores":
+        delta, ci = cores(delta), cores(ci)
     noise = d[f"{by}_noise"].fillna(False).to_numpy(bool)
-    colors = [NOISE if nz else (GREW if v > 0 else SHRANK) for v, nz in zip(delta, noise)]
+    colors = [DIFF_SCALE.sign_color(v, nz) for v, nz in zip(delta, noise)]
     fig = new_figure(11, max(3.0, 0.32 * len(d) + 1.6))
     ax = fig.add_axes((0.42, 0.1, 0.55, 0.8))
     y = np.arange(len(d))
@@ -140,8 +143,9 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
                  f"{base.source.split('/')[-2] if '/' in base.source else base.source} → "
                  f"{target.source.split('/')[-2] if '/' in target.source else target.source}",
                  fontsize=10, loc="left")
-    handles = [Patch(facecolor=GREW, label="grew"), Patch(facecolor=SHRANK, label="shrank"),
-               Patch(facecolor=NOISE, hatch="///", label="within 95% sampling noise")]
+    handles = [Patch(facecolor=DIFF_SCALE.sign_color(1), label="grew"),
+               Patch(facecolor=DIFF_SCALE.sign_color(-1), label="shrank"),
+               Patch(facecolor=DIFF_SCALE.noise, hatch="///", label="within 95% sampling noise")]
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -151,8 +155,9 @@ def delta_bars(base: Profile, target: Profile, n: int = 20, sample_index=None, b
     return fig
 
 
-def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: int = 15,
-                            **filters) -> StaticFigure:
+@checked_options
+def goroutines_side_by_side(profiles: dict[str, Profile], *, by: str = "where", n: int = 15,
+                            filters: Filters | None = None) -> StaticFigure:
     """Goroutine counts per group (``by``: where / leaf / stack), grouped bars per profile.
 
     The n groups with the largest count in any profile are drawn, the same
@@ -160,7 +165,7 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     """
     if not profiles:
         raise OptionError("<profiles>", "no profiles to compare")
-    sums = {lab: goroutine_summary(p, by=by, **filters) for lab, p in profiles.items()}
+    sums = {lab: goroutine_groups(p, by=by, filters=filters) for lab, p in profiles.items()}
     wide = pd.concat({lab: s.set_index(by)["goroutines"] for lab, s in sums.items()}, axis=1).fillna(0)
     wide = wide.astype(np.int64)
     wide["_max"] = wide.max(axis=1)
@@ -171,10 +176,9 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     ax = fig.add_axes((0.4, 0.1, 0.57, 0.8))
     y = np.arange(len(wide))
     h = 0.8 / len(labels)
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860"]
     for k, lab in enumerate(labels):
         v = wide[lab].to_numpy()
-        ax.barh(y + (k - (len(labels) - 1) / 2) * h, v, height=h, color=colors[k % len(colors)],
+        ax.barh(y + (k - (len(labels) - 1) / 2) * h, v, height=h, color=SERIES_COLORS[k % len(SERIES_COLORS)],
                 label=f"{lab} ({sums[lab].attrs['total']:,} goroutines)")
         for yi, vi in zip(y, v):
             ax.text(vi, yi + (k - (len(labels) - 1) / 2) * h, f" {vi:,}", va="center", fontsize=6.5)
@@ -193,8 +197,9 @@ def goroutines_side_by_side(profiles: dict[str, Profile], by: str = "where", n: 
     return fig
 
 
-def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", n: int = 15,
-                      **filters) -> StaticFigure:
+@checked_options
+def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", *, n: int = 15,
+                      filters: Filters | None = None) -> StaticFigure:
     """Top-n functions by flat value, one panel per profile, same function order.
 
     ``sample_index`` is one name for all profiles or a dict label -> name, e.g.
@@ -206,7 +211,7 @@ def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", 
     tops, meta = {}, {}
     for lab, p in profiles.items():
         si = _index_for(sample_index, lab)
-        t = top(p, si, **filters)
+        t = top(p, si, filters=filters)
         tops[lab] = t.set_index("name")["flat"]
         meta[lab] = (t.attrs["unit"], t.attrs["sample_type"], t.attrs["total"])
     share = pd.concat({lab: s / (meta[lab][2] or 1) for lab, s in tops.items()}, axis=1).fillna(0)
@@ -223,7 +228,7 @@ def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", 
         unit, stype, total = meta[lab]
         v = tops[lab].reindex(order).fillna(0).to_numpy(float)
         y = np.arange(len(order))
-        ax.barh(y, v, color="#4c72b0" if "inuse" in stype else "#dd8452")
+        ax.barh(y, v, color=SERIES_COLORS[0] if "inuse" in stype else SERIES_COLORS[1])
         for yi, vi in zip(y, v):
             if vi:
                 ax.text(vi, yi, " " + format_value(vi, unit), va="center", fontsize=6.5)

@@ -11,7 +11,7 @@ DOM hooks (stable, used by the browser tests):
 
 * container ``div.pk-flame`` with a unique ``id`` and ``data-kind`` ("flame" or "diff")
 * every frame is an ``svg.pk-frame`` element (a rect and a clipped label) with
-  ``data-i`` (row index in ``.layout``), ``data-name`` (full function name) and,
+  ``data-i`` (row index in ``.perfkit_data``), ``data-name`` (full function name) and,
   for differential graphs, ``data-state`` (``grew``, ``shrank``, ``only-in``,
   ``noise``); the synthetic root frame has ``data-root="1"``
 * ``input.pk-flame-search`` (regular expression; falls back to a plain
@@ -38,16 +38,11 @@ import numpy as np
 import pandas as pd
 
 from ..views.flame import diff_flame_layout, flame_layout
-from ..views.subsystems import PALETTE, as_subsystems
+from ..model.filter import Filters, checked_options
+from ..style import DIFF_SCALE, NANOS_PER_CORE, SEARCH_MATCH_COLOR, is_time_unit, relative_delta, unit_steps
+from ..views.subsystems import as_subsystems
 
-# colours of the differential graph (test hooks compare against these)
-NEUTRAL_COLOR = "#d9d9d9"     # delta within sampling noise, merged frames
-ONLY_IN_COLOR = "#9b59b6"     # frame only in the target (only in the base when reverse)
-MATCH_COLOR = "#ee44ee"       # search highlight
-_LEVELS = 8                   # intensity steps of the red/blue scale
-
-__all__ = ["InteractiveFlame", "interactive_flame", "interactive_diff_flame", "flame_page",
-           "NEUTRAL_COLOR", "ONLY_IN_COLOR", "MATCH_COLOR"]
+__all__ = ["InteractiveFlame", "interactive_flame", "interactive_diff_flame", "flame_page"]
 
 
 # ---------------------------------------------------------------- encoding
@@ -74,21 +69,15 @@ def _script_json(obj) -> str:
 
 
 def _fmt_spec(unit: str, per_second: bool = False) -> dict:
-    u = (unit or "").lower()
-    if u in ("nanoseconds", "ns"):
-        return {"kind": "cores" if per_second else "time", "suffix": ""}
-    kind = "bytes" if u in ("bytes", "b") else "count"
+    """How the script formats values: perfkit.style's steps for the unit, a suffix, or cores."""
+    if is_time_unit(unit):
+        return {"kind": "cores" if per_second else "time", "suffix": "", "steps": unit_steps(unit),
+                "core": NANOS_PER_CORE}
+    steps = unit_steps(unit)
     suffix = "/s" if per_second else ""
-    if kind == "count" and unit:
+    if steps is None and unit:
         suffix = f" {unit}{suffix}"
-    return {"kind": kind, "suffix": suffix}
-
-
-def _mix(hex_color: str, t: float) -> str:
-    """Blend white -> hex_color by t in [0, 1]."""
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    f = lambda c: round(255 + (c - 255) * t)  # noqa: E731
-    return f"#{f(r):02x}{f(g):02x}{f(b):02x}"
+    return {"kind": "count" if steps is None else "bytes", "suffix": suffix, "steps": steps}
 
 
 def _base_payload(lay: pd.DataFrame, widths, colors: list[str], color_idx, kind: str,
@@ -113,14 +102,14 @@ def _base_payload(lay: pd.DataFrame, widths, colors: list[str], color_idx, kind:
 class InteractiveFlame:
     """A self-contained interactive flame graph (HTML + inline JS).
 
-    ``.layout`` is the DataFrame drawn; ``_repr_html_()`` the embeddable
+    ``.perfkit_data`` is the layout DataFrame drawn; ``_repr_html_()`` the embeddable
     snippet (a fresh unique id on every call); ``.html_page()`` a standalone
     document; ``.save(path)`` writes that document atomically.
     """
 
     def __init__(self, layout: pd.DataFrame, payload: dict, *, title: str | None = None,
                  height: int | None = None):
-        self.layout = layout
+        self.perfkit_data = layout
         self.payload = payload
         self.title = title
         self.height = height
@@ -157,7 +146,7 @@ class InteractiveFlame:
         return write_text(path, self.html_page(), **kw)
 
     def __repr__(self) -> str:
-        return f"<InteractiveFlame {self.kind} {len(self.layout)} frames {self.title or ''}>".replace(" >", ">")
+        return f"<InteractiveFlame {self.kind} {len(self.perfkit_data)} frames {self.title or ''}>".replace(" >", ">")
 
 
 def flame_page(*graphs: InteractiveFlame, title: str = "perfkit flame graphs") -> str:
@@ -175,11 +164,14 @@ def flame_page(*graphs: InteractiveFlame, title: str = "perfkit flame graphs") -
 
 
 # ---------------------------------------------------------------- builders
+@checked_options
 def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001, inverted: bool = False,
-                      title: str | None = None, height: int | None = None, **filters) -> InteractiveFlame:
-    """Interactive flame graph of a profile (coloured by subsystem)."""
-    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, inverted=inverted, **filters)
-    subs = as_subsystems(filters.get("subsystems"))
+                      subsystems=None, title: str | None = None, height: int | None = None,
+                      filters: Filters | None = None) -> InteractiveFlame:
+    """Interactive flame graph of a profile (coloured by subsystem: a mapping or :class:`perfkit.Subsystems`)."""
+    subs = as_subsystems(subsystems)
+    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, inverted=inverted, subsystems=subs,
+                       filters=filters)
     cidx: dict[str, int] = {}
     ci = [cidx.setdefault(subs.color(s), len(cidx)) for s in lay["subsystem"]]
     colors = list(cidx)
@@ -197,31 +189,20 @@ def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001
 
 
 def _diff_colors(lay: pd.DataFrame, only_label: str):
-    delta = lay["delta"].to_numpy(float)
-    noise = lay["noise"].to_numpy(bool)
-    only = (lay["only_in"].to_numpy(object) != "")
-    merged = lay["merged"].to_numpy() > 1
-    signal = ~noise & ~only & ~merged & np.isfinite(delta)
-    ref = float(np.abs(delta[signal]).max()) if signal.any() else 0.0
-    colors = [NEUTRAL_COLOR, ONLY_IN_COLOR]
-    colors += [_mix(PALETTE["math/big"], 0.2 + 0.8 * (k + 1) / _LEVELS) for k in range(_LEVELS)]   # red: grew
-    colors += [_mix("#1f5fbf", 0.2 + 0.8 * (k + 1) / _LEVELS) for k in range(_LEVELS)]            # blue: shrank
-    ci, state = [], []
-    for d, n, o, m in zip(delta, noise, only, merged):
-        if o:
-            ci.append(1), state.append("only-in")
-        elif n or m or not math.isfinite(d) or d == 0 or ref == 0:
-            ci.append(0), state.append("noise")
-        else:
-            lvl = min(_LEVELS - 1, int(math.sqrt(abs(d) / ref) * _LEVELS))
-            ci.append((2 if d > 0 else 2 + _LEVELS) + lvl), state.append("grew" if d > 0 else "shrank")
-    legend = [["grew", colors[2 + _LEVELS - 1]], ["shrank", colors[2 + 2 * _LEVELS - 1]],
-              [only_label, ONLY_IN_COLOR], ["within noise", NEUTRAL_COLOR]]
-    return colors, ci, state, legend
+    """The palette of perfkit.style.DIFF_SCALE, each frame's index into it and its state."""
+    rel = relative_delta(lay["base"], lay["target"], lay["delta"])
+    ci, state = DIFF_SCALE.classify(rel, lay["noise"], lay["only_in"])
+    colors = DIFF_SCALE.palette()
+    only = DIFF_SCALE.only_base if (lay["only_in"] == "base").any() else DIFF_SCALE.only_target
+    legend = [["grew", DIFF_SCALE.sign_color(1)], ["shrank", DIFF_SCALE.sign_color(-1)],
+              [only_label, only], ["within noise", DIFF_SCALE.noise]]
+    return colors, ci.tolist(), state.tolist(), legend
 
 
+@checked_options
 def interactive_diff_flame(base, target, sample_index=None, *, normalize: str = "total", reverse: bool = False,
-                           min_fraction: float = 0.001, title: str | None = None, **filters) -> InteractiveFlame:
+                           min_fraction: float = 0.001, title: str | None = None,
+                           filters: Filters | None = None) -> InteractiveFlame:
     """Differential flame graph: widths from the target (the base when ``reverse``).
 
     Red frames grew, blue shrank (intensity by the normalised delta), frames
@@ -229,7 +210,7 @@ def interactive_diff_flame(base, target, sample_index=None, *, normalize: str = 
     get their own colour, deltas within sampling noise are neutral grey.
     """
     lay = diff_flame_layout(base, target, sample_index, normalize=normalize, min_fraction=min_fraction,
-                            reverse=reverse, **filters)
+                            reverse=reverse, filters=filters)
     only_label = "only in base" if reverse else "only in target"
     colors, ci, state, legend = _diff_colors(lay, only_label)
     unit = lay.attrs.get("unit", "")
@@ -259,7 +240,7 @@ _CSS = (
     ".pk-frame{cursor:pointer}"
     ".pk-frame text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#111;pointer-events:none}"
     ".pk-frame:hover rect{stroke:#000;stroke-width:1}"
-    f".pk-frame.pk-match rect{{fill:{MATCH_COLOR}}}"
+    f".pk-frame.pk-match rect{{fill:{SEARCH_MATCH_COLOR}}}"
     ".pk-frame.pk-anc rect{opacity:.65}"
     ".pk-flame-tooltip{position:absolute;z-index:10;pointer-events:none;background:#fffff0;"
     "border:1px solid #999;padding:4px 6px;max-width:600px;word-break:break-all;box-shadow:0 1px 4px #0003}"
@@ -285,14 +266,12 @@ function init(root){
   (D.legend||[]).forEach(function(e){var s=document.createElement("span"),b=document.createElement("i");
     b.style.background=e[1];s.appendChild(b);s.appendChild(document.createTextNode(e[0]));lg.appendChild(s);});
   // formatting (mirrors perfkit.style.format_value)
-  var TIME=[["h",3600e9],["min",60e9],["s",1e9],["ms",1e6],["\u00b5s",1e3],["ns",1]];
-  var BYTES=[["GiB",1073741824],["MiB",1048576],["KiB",1024],["B",1]];
   function g3(x){return String(Number(x.toPrecision(3)));}
   function fmt(v){
     if(v===null||v===undefined||isNaN(v))return "";
     var k=D.fmt.kind, suf=D.fmt.suffix||"";
-    if(k==="cores")return g3(v/1e9)+" cores";
-    var sc=k==="time"?TIME:k==="bytes"?BYTES:null;
+    if(k==="cores")return g3(v/D.fmt.core)+" cores";
+    var sc=D.fmt.steps;
     if(!sc)return (Number.isInteger(v)?v.toLocaleString("en-US"):g3(v))+suf;
     var a=Math.abs(v);
     for(var j=0;j<sc.length;j++){if(a>=sc[j][1]||sc[j][1]===1)return g3(v/sc[j][1])+sc[j][0]+suf;}

@@ -7,7 +7,7 @@ png/svg/pdf with :func:`save_figure` or ``fig.save(path)``.
 
 x is the fraction of the graph's total (0..1), so a frame's rectangle width
 in axes coordinates equals ``row.total / grand_total``. The layout that was
-drawn is attached as ``fig.perfkit_layout`` (a DataFrame with the layout rows
+drawn is attached as ``fig.perfkit_data`` (a DataFrame with the layout rows
 plus x0, y0, w, color and label: the text drawn, "" when the frame is too
 narrow for a readable label).
 """
@@ -20,14 +20,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..errors import OptionError
 from ..fileio import write_bytes
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from ..style import format_value
+from ..style import DIFF_SCALE, format_rate, format_value, relative_delta
 from ..views.flame import diff_flame_layout, flame_layout
 from ..views.subsystems import as_subsystems
 
@@ -36,9 +39,6 @@ ROW_INCHES = 0.22          # height of one stack level
 FONT_SIZE = 7.5            # points
 CHAR_WIDTH = 0.6           # average glyph width, in font sizes (DejaVu Sans ~0.55-0.62)
 MIN_LABEL_CHARS = 4        # fewer characters than this: no label at all
-NEUTRAL = "#d0d0d0"        # deltas within sampling noise
-ONLY_IN = {"target": "#7b2cbf", "base": "#00897b"}   # new frames (purple) / vanished frames (teal)
-DIFF_CMAP = "RdBu_r"       # blue = shrank, red = grew
 
 
 class StaticFigure(Figure):
@@ -167,8 +167,10 @@ def _height(lay: pd.DataFrame) -> float:
 # public API
 
 
+@checked_options
 def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.001, icicle: bool = False,
-                subsystems=None, title: str | None = None, width: float = 14, **filters) -> StaticFigure:
+                subsystems=None, title: str | None = None, width: float = 14,
+                filters: Filters | None = None) -> StaticFigure:
     """Static flame graph (roots at the bottom; ``icicle=True``: roots at the top).
 
     Frames below ``min_fraction`` of the total are merged per parent; colours
@@ -176,7 +178,7 @@ def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.
     :class:`perfkit.Subsystems`), with a legend of the subsystems drawn.
     """
     subs = as_subsystems(subsystems)
-    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, subsystems=subs, **filters)
+    lay = flame_layout(profile, sample_index, min_fraction=min_fraction, subsystems=subs, filters=filters)
     grand = float(lay.attrs.get("grand_total", 0) or 0)
     unit = lay.attrs.get("unit", "")
     stype = lay.attrs.get("sample_type", "")
@@ -189,7 +191,8 @@ def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.
     total_txt = format_value(grand, unit)
     extra = ""
     if unit == "nanoseconds" and profile.duration_nanos > 0:
-        extra = f" ({grand / profile.duration_nanos:.2f} cores over {profile.duration_seconds:.3g}s)"
+        extra = (f" ({format_value(grand / profile.duration_nanos, 'cores')} over "
+                 f"{format_value(profile.duration_nanos, 'nanoseconds')})")
     head = title or f"{_short_source(profile.source)}: {'icicle' if icicle else 'flame'} graph"
     ax.set_title(f"{head}\n{stype}, total {total_txt}{extra}", fontsize=10, loc="left")
     if not len(lay):
@@ -202,44 +205,24 @@ def flame_graph(profile: Profile, sample_index=None, *, min_fraction: float = 0.
                   ncol=min(len(handles), 6), fontsize=8, frameon=False, title="subsystem",
                   title_fontsize=8)
     drawn.attrs.update(lay.attrs, icicle=icicle)
-    fig.perfkit_layout = drawn
+    fig.perfkit_data = drawn
     fig.perfkit_kind = "icicle" if icicle else "flame"
     return fig
 
 
-def diff_colors(lay: pd.DataFrame, cmap=DIFF_CMAP) -> tuple[list, np.ndarray]:
-    """Colour per diff-layout row and its relative delta in [-1, 1].
+def diff_colors(lay: pd.DataFrame, scale=DIFF_SCALE) -> tuple[list[str], np.ndarray]:
+    """Colour per diff-layout row (from :data:`perfkit.style.DIFF_SCALE`) and its relative delta in [-1, 1].
 
     relative delta = delta / max(|base|, |target|): +1 new work, -1 vanished.
-    Noise rows are neutral grey, only_in rows get ONLY_IN's colour.
     """
-    from matplotlib import colormaps
-    cm = colormaps[cmap] if isinstance(cmap, str) else cmap
-    b = lay["base"].to_numpy(float)
-    t = lay["target"].to_numpy(float)
-    d = lay["delta"].to_numpy(float)
-    den = np.maximum(np.abs(b), np.abs(t))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(den > 0, d / den, 0.0)
-    rel = np.clip(np.nan_to_num(rel), -1, 1)
-    noise = lay["noise"].to_numpy(bool)
-    only = lay["only_in"].to_numpy()
-    colors = []
-    for r, nz, o in zip(rel, noise, only):
-        if o:
-            colors.append(ONLY_IN.get(o, ONLY_IN["target"]))
-        elif nz:
-            colors.append(NEUTRAL)
-        else:
-            # keep some saturation for small real changes
-            v = 0.5 + np.sign(r) * (0.12 + 0.38 * abs(r))
-            colors.append(cm(float(v)))
-    return colors, rel
+    rel = relative_delta(lay["base"], lay["target"], lay["delta"])
+    return scale.colors(rel, lay["noise"], lay["only_in"]), rel
 
 
+@checked_options
 def diff_flame_graph(base: Profile, target: Profile, sample_index=None, *, normalize: str = "total",
                      reverse: bool = False, min_fraction: float = 0.001, title: str | None = None,
-                     width: float = 14, icicle: bool = False, **filters) -> StaticFigure:
+                     width: float = 14, icicle: bool = False, filters: Filters | None = None) -> StaticFigure:
     """Differential flame graph: widths from the target (from the base when ``reverse``).
 
     Red = grew, blue = shrank, intensity by the delta relative to the frame
@@ -247,7 +230,7 @@ def diff_flame_graph(base: Profile, target: Profile, sample_index=None, *, norma
     noise; purple = only in the target (teal, reverse view: only in the base).
     """
     lay = diff_flame_layout(base, target, sample_index, normalize=normalize, min_fraction=min_fraction,
-                            reverse=reverse, **filters)
+                            reverse=reverse, filters=filters)
     grand = float(lay.attrs.get("grand_total", 0) or 0)
     unit = lay.attrs.get("unit", "")
     fig = new_figure(width, _height(lay) + 0.4)
@@ -258,31 +241,30 @@ def diff_flame_graph(base: Profile, target: Profile, sample_index=None, *, norma
     shape = "base" if reverse else "target"
     norm_txt = {"total": "base scaled to the target's total", "per_second": "per second of each profile",
                 None: "raw values"}[normalize]
-    shown = format_value(grand, unit) if normalize != "per_second" else (
-        f"{grand / 1e9:.2f} cores" if unit == "nanoseconds" else f"{format_value(grand, unit)}/s")
+    shown = format_rate(grand, unit) if normalize == "per_second" else format_value(grand, unit)
     head = title or (f"diff {_short_source(base.source)} → {_short_source(target.source)}"
                      + (" (reverse: what disappeared)" if reverse else ""))
     ax.set_title(f"{head}\nwidths from the {shape} ({shown}); colours: delta relative to the frame, {norm_txt}",
                  fontsize=10, loc="left")
     # colour bar for grew/shrank, legend for the categorical colours
-    from matplotlib import colormaps
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
     cax = fig.add_axes((0.89, 0.30, 0.015, 0.55))
-    sm = ScalarMappable(norm=Normalize(-100, 100), cmap=colormaps[DIFF_CMAP])
+    steps = DIFF_SCALE.levels
+    shades = ([DIFF_SCALE.step_color(False, k) for k in reversed(range(steps))]
+              + [DIFF_SCALE.step_color(True, k) for k in range(steps)])
+    sm = ScalarMappable(norm=BoundaryNorm(np.linspace(-100, 100, 2 * steps + 1), 2 * steps),
+                        cmap=ListedColormap(shades))
     cb = fig.colorbar(sm, cax=cax)
     cb.set_label("delta / frame (%)  blue: shrank, red: grew", fontsize=8)
     cb.ax.tick_params(labelsize=7)
     only_label = "only in base (gone)" if reverse else "only in target (new)"
-    handles = [Patch(facecolor=ONLY_IN["base" if reverse else "target"], label=only_label),
-               Patch(facecolor=NEUTRAL, label="within sampling noise / merged")]
+    handles = [Patch(facecolor=DIFF_SCALE.only_base if reverse else DIFF_SCALE.only_target, label=only_label),
+               Patch(facecolor=DIFF_SCALE.noise, label="within sampling noise / merged")]
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=8,
               frameon=False)
     drawn.attrs.update(lay.attrs, icicle=icicle)
-    fig.perfkit_layout = drawn
+    fig.perfkit_data = drawn
     fig.perfkit_kind = "diff-reverse" if reverse else "diff"
     return fig
 
 
-__all__ = ["StaticFigure", "new_figure", "save_figure", "flame_graph", "diff_flame_graph", "diff_colors",
-           "ONLY_IN", "NEUTRAL"]
+__all__ = ["StaticFigure", "new_figure", "save_figure", "flame_graph", "diff_flame_graph", "diff_colors"]

@@ -12,11 +12,9 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..model.filter import apply_filters
+from ..model.filter import Filters, apply_filters, checked_options
 from ..model.profile import FrameLines, Profile, int_bincount
 from .nodes import NodeTable, node_table
-
-FILTER_KEYS = ("focus", "ignore", "hide", "show", "tagfocus", "tagignore")
 
 
 @dataclass
@@ -74,7 +72,6 @@ class Aggregation:
         inline = fr.inline[:-1][same]
         keep = caller != callee
         callee, caller, stack, inline = callee[keep], caller[keep], stack[keep], inline[keep]
-        n = len(self.nodes.names)
         df = pd.DataFrame({"stack": stack, "caller": caller, "callee": callee, "inline": inline})
         # an edge counts once per stack; it is inline only if every occurrence is
         per_stack = df.groupby(["stack", "caller", "callee"], sort=False)["inline"].all().reset_index()
@@ -84,23 +81,19 @@ class Aggregation:
         names = self.nodes.names
         e.insert(0, "caller_name", names[e["caller"].to_numpy()] if len(e) else np.zeros(0, object))
         e.insert(1, "callee_name", names[e["callee"].to_numpy()] if len(e) else np.zeros(0, object))
-        del n
         return e
 
 
-def aggregate(profile: Profile, sample_index=None, granularity: str = "functions",
-              total: int | None = None, **filters) -> Aggregation:
+@checked_options
+def aggregate_nodes(profile: Profile, sample_index=None, *, granularity: str = "functions",
+                    total: int | None = None, filters: Filters | None = None) -> Aggregation:
+    """Filtered samples as graph nodes; ``total`` (default: the unfiltered total) is the percentage base."""
     col = profile.sample_index(sample_index)
     if total is None:
         total = profile.total(col)
-    p = apply_filters(profile, **{k: filters.get(k) for k in FILTER_KEYS})
+    p = apply_filters(profile, filters)
     nodes = node_table(p, granularity)
     st = p.stacks
     w, live = st.weights(col)
     frames = st.frame_lines()
     return Aggregation(p, col, int(total), nodes, frames, nodes.of_frames(frames), w, live)
-
-
-def split_filters(kwargs: dict) -> tuple[dict, dict]:
-    f = {k: kwargs.pop(k) for k in list(kwargs) if k in FILTER_KEYS}
-    return f, kwargs

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from .aggregate import aggregate
+from .aggregate import aggregate_nodes
 
 Z95 = 1.959963984540054
 NORMALIZE = (None, "per_second", "total")
@@ -32,7 +33,7 @@ def normalization_scales(base: Profile, target: Profile, normalize: str | None,
     return 1.0, 1.0
 
 
-def _count_index(p: Profile) -> int | None:
+def sample_count_index(p: Profile) -> int | None:
     """The sample type holding raw sample counts, if the profile is a sampled CPU profile."""
     for i, t in enumerate(p.sample_types):
         if t.type == "samples" and t.unit == "count":
@@ -41,15 +42,16 @@ def _count_index(p: Profile) -> int | None:
 
 
 def _node_values(p: Profile, sample_index, granularity, filters, column=None):
-    agg = aggregate(p, sample_index if column is None else column, granularity, **filters)
+    agg = aggregate_nodes(p, sample_index if column is None else column, granularity=granularity, filters=filters)
     flat, cum, present = agg.node_flat_cum
     idx = np.nonzero(present)[0]
     return pd.DataFrame({"name": agg.nodes.names[idx].astype(object), "flat": flat[idx],
                          "cum": cum[idx]}).set_index("name"), agg
 
 
-def diff(base: Profile, target: Profile, sample_index=None, granularity: str = "functions", *,
-         normalize: str | None = None, **filters) -> pd.DataFrame:
+@checked_options
+def diff(base: Profile, target: Profile, sample_index=None, *, granularity: str = "functions",
+         normalize: str | None = None, filters: Filters | None = None) -> pd.DataFrame:
     """Per node: base, target and delta of flat and cum, sorted like `pprof -top -diff_base`.
 
     normalize: None (raw values, percentages of the base total, exactly as
@@ -112,7 +114,7 @@ def poisson_ci95(base: np.ndarray, nb: np.ndarray, target: np.ndarray, nt: np.nd
 
 def _add_noise(df, base, target, granularity, filters, bscale, tscale):
     """Adds *_delta_ci95 (half-width) and *_noise columns."""
-    bi, ti = _count_index(base), _count_index(target)
+    bi, ti = sample_count_index(base), sample_count_index(target)
     if bi is None or ti is None:
         for c in ("flat", "cum"):
             df[f"{c}_delta_ci95"] = np.nan

@@ -8,14 +8,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
+from .diff import normalization_scales, poisson_ci95, sample_count_index
 from .subsystems import as_subsystems
 from .tree import call_tree
 
 MERGED = "[{n} small frames]"
 
 
-def _paths(tree: pd.DataFrame) -> np.ndarray:
+def _path_keys(tree: pd.DataFrame) -> np.ndarray:
     """Root-first path key of every row (rows are depth-first, parents first)."""
     keys = np.empty(len(tree), dtype=object)
     names = tree["name"].to_numpy()
@@ -99,14 +102,15 @@ def _x_offsets(tree: pd.DataFrame, width_col: str) -> np.ndarray:
     return x
 
 
+@checked_options
 def flame_layout(profile: Profile, sample_index=None, *, min_fraction: float = 0.001, inverted: bool = False,
-                 subsystems=None, **filters) -> pd.DataFrame:
+                 subsystems=None, filters: Filters | None = None) -> pd.DataFrame:
     """Rows: id, parent, depth, name, self, total, x, subsystem, merged.
 
     x and total are in the profile's unit; frames whose total is below
     ``min_fraction`` of the graph's total are merged per parent.
     """
-    tree = call_tree(profile, sample_index, inverted=inverted, order="bfs", **filters)
+    tree = call_tree(profile, sample_index, inverted=inverted, order="bfs", filters=filters)
     grand = int(tree.loc[tree.parent == -1, "total"].abs().sum()) if len(tree) else 0
     out = _merge_small(tree, min_fraction * grand)
     out["x"] = _x_offsets(out, "total")
@@ -117,8 +121,10 @@ def flame_layout(profile: Profile, sample_index=None, *, min_fraction: float = 0
     return out
 
 
-def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, normalize: str = "total",
-                      min_fraction: float = 0.001, reverse: bool = False, **filters) -> pd.DataFrame:
+@checked_options
+def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, normalize: str | None = "total",
+                      min_fraction: float = 0.001, reverse: bool = False,
+                      filters: Filters | None = None) -> pd.DataFrame:
     """Differential layout: widths from the target (or from the base when reverse).
 
     Adds base, target, delta and delta_pct per frame (matched by call path),
@@ -126,20 +132,18 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
     total; "per_second": both per second of their duration), and ``only_in``
     ('target' when the path is absent from the base, 'base' for the reverse).
     """
-    from ..errors import OptionError
     if normalize not in ("total", "per_second", None):
         raise OptionError(target.source, f"normalize must be 'total', 'per_second' or None, not {normalize!r}")
-    tb = call_tree(base, sample_index, order="bfs", **filters)
-    tt = call_tree(target, sample_index, order="bfs", **filters)
-    from .diff import normalization_scales
+    tb = call_tree(base, sample_index, order="bfs", filters=filters)
+    tt = call_tree(target, sample_index, order="bfs", filters=filters)
     bs, ts = normalization_scales(base, target, normalize, tb.loc[tb.parent == -1, "total"].sum(),
                                   tt.loc[tt.parent == -1, "total"].sum())
     shape, other, s_shape, s_other = (tb, tt, bs, ts) if reverse else (tt, tb, ts, bs)
     grand = float(shape.loc[shape.parent == -1, "total"].abs().sum())
     lay = _merge_small(shape, min_fraction * grand)
     lay["x"] = _x_offsets(lay, "total") * s_shape
-    other_total = dict(zip(_paths(other), other["total"].to_numpy()))
-    keys = _paths(lay)
+    other_total = dict(zip(_path_keys(other), other["total"].to_numpy()))
+    keys = _path_keys(lay)
     mine = lay["total"].to_numpy(float) * s_shape
     theirs = np.array([other_total.get(k, np.nan) if m <= 1 else np.nan
                        for k, m in zip(keys, lay["merged"].to_numpy())], float) * s_other
@@ -161,15 +165,14 @@ def diff_flame_layout(base: Profile, target: Profile, sample_index=None, *, norm
 
 def _noise(base, target, sample_index, filters, lay, keys, bs, ts, reverse) -> np.ndarray:
     """Per frame: the delta lies within the ~95 % sampling interval (CPU profiles only)."""
-    from .diff import _count_index, poisson_ci95
-    bi, ti = _count_index(base), _count_index(target)
+    bi, ti = sample_count_index(base), sample_count_index(target)
     out = np.zeros(len(lay), bool)
     if bi is None or ti is None:
         return out
-    cb = call_tree(base, bi, order="bfs", **filters)
-    ct = call_tree(target, ti, order="bfs", **filters)
-    nb_map = dict(zip(_paths(cb), cb["total"].to_numpy()))
-    nt_map = dict(zip(_paths(ct), ct["total"].to_numpy()))
+    cb = call_tree(base, bi, order="bfs", filters=filters)
+    ct = call_tree(target, ti, order="bfs", filters=filters)
+    nb_map = dict(zip(_path_keys(cb), cb["total"].to_numpy()))
+    nt_map = dict(zip(_path_keys(ct), ct["total"].to_numpy()))
     nb = np.array([nb_map.get(k, 0) for k in keys], float)
     nt = np.array([nt_map.get(k, 0) for k in keys], float)
     half = poisson_ci95(lay["base"].to_numpy(float), nb, lay["target"].to_numpy(float), nt, bs, ts)

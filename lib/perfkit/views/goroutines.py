@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
 from .nodes import package_of
-from .tree import traces
+from .tree import sample_stacks
 
 # frames that say *how* a goroutine waits, not *where* in the program
 _PLUMBING = ("runtime", "internal/poll", "sync", "syscall", "internal/")
@@ -18,14 +19,15 @@ def _is_plumbing(name: str) -> bool:
     return pkg.startswith(_PLUMBING) or pkg in ("sync/atomic",)
 
 
-def goroutine_summary(profile: Profile, by: str = "leaf", **filters) -> pd.DataFrame:
+@checked_options
+def goroutine_groups(profile: Profile, *, by: str = "leaf", filters: Filters | None = None) -> pd.DataFrame:
     """Goroutine counts grouped by ``leaf`` (top function), ``stack`` (full stack)
     or ``where`` (first frame outside the runtime/poll/sync plumbing)."""
     if by not in ("leaf", "stack", "where"):
         raise OptionError(profile.source, f"by must be 'leaf', 'stack' or 'where', not {by!r}")
     if profile.sample_types[profile.sample_index(None)].type != "goroutine":
         raise OptionError(profile.source, "not a goroutine profile")
-    tr = traces(profile, **filters)
+    tr = sample_stacks(profile, filters=filters)
     if by == "stack":
         keys = tr["folded"]
     elif by == "leaf":

@@ -7,13 +7,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from .aggregate import aggregate
+from .aggregate import aggregate_nodes
 
 
-def edges(profile: Profile, sample_index=None, granularity: str = "functions", **filters) -> pd.DataFrame:
+@checked_options
+def edges(profile: Profile, sample_index=None, *, granularity: str = "functions",
+          filters: Filters | None = None) -> pd.DataFrame:
     """Every caller -> callee edge with its weight (counted once per sample)."""
-    agg = aggregate(profile, sample_index, granularity, **filters)
+    agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     e = agg.edges()[["caller_name", "callee_name", "weight", "inline"]]
     e = e.rename(columns={"caller_name": "caller", "callee_name": "callee"})
     e = e.sort_values("weight", key=np.abs, ascending=False, kind="mergesort").reset_index(drop=True)
@@ -22,8 +25,9 @@ def edges(profile: Profile, sample_index=None, granularity: str = "functions", *
     return e
 
 
-def peek(profile: Profile, regex: str, sample_index=None, granularity: str = "functions",
-         **filters) -> pd.DataFrame:
+@checked_options
+def peek(profile: Profile, sample_index=None, *, regex: str, granularity: str = "functions",
+         filters: Filters | None = None) -> pd.DataFrame:
     """Like `go tool pprof -peek`: for each node matching regex, its callers and callees.
 
     One row per (focus node, relation, other node): relation is 'caller', 'self'
@@ -33,7 +37,7 @@ def peek(profile: Profile, regex: str, sample_index=None, granularity: str = "fu
         rx = re.compile(regex)
     except re.error as e:
         raise OptionError(profile.source, f"bad peek regexp {regex!r}: {e}") from None
-    agg = aggregate(profile, sample_index, granularity, **filters)
+    agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     flat, cum, present = agg.node_flat_cum
     names = agg.nodes.names
     e = agg.edges()

@@ -30,4 +30,4 @@ def cores_used(profile: Profile, sample_index="cpu") -> float:
     col = profile.sample_index(sample_index)
     if profile.sample_types[col].unit != "nanoseconds":
         raise OptionError(profile.source, f"sample type {profile.sample_types[col]} is not CPU time")
-    return profile.total(col) / profile.duration_nanos if profile.duration_nanos > 0 else float(_seconds(profile))
+    return profile.total(col) / (_seconds(profile) * 1e9)

@@ -11,47 +11,31 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from .aggregate import aggregate
+from ..style import EXTRA_COLORS, OTHER, OTHER_COLOR, SUBSYSTEM_COLORS, cores, is_time_unit
+from .aggregate import aggregate_nodes
 
-OTHER = "other"
-
-# order matters: the first match wins (GC before the rest of the runtime, ...)
+# order matters: the first match wins (GC and allocation before the rest of the runtime, ...)
 DEFAULT_SUBSYSTEMS: list[tuple[str, str]] = [
     ("math/big", r"^math/big\."),
     ("TLS & crypto", r"^(crypto/|vendor/golang\.org/x/crypto/|golang\.org/x/crypto/)"),
     ("GC", r"^runtime\.(gc|markroot|scanobject|scanblock|scanstack|greyobject|findObject|heapBits|"
            r"sweep|bgsweep|bgscavenge|(mark|sweep)\w*|wbBuf|gcWriteBarrier|(\(\*gcWork\)))"
            r"|^runtime\.\(\*(mspan|mheap|gcWork|gcControllerState|sweepLocked|pageAlloc|scavenger\w*)\)"),
+    ("memory allocation", r"^runtime\.(mallocgc\w*|newobject|newarray|makeslice\w*|makemap\w*|growslice|"
+                          r"rawstring\w*|rawbyteslice|memclrNoHeapPointers|nextFreeFast|"
+                          r"\(\*mcache\)|\(\*mcentral\))"),
     ("syscalls & netpoll", r"^(syscall\.|internal/poll\.|net\.|runtime\.(netpoll|kevent|epoll|libcCall|"
                            r"syscall|entersyscall|exitsyscall|read$|write1?$|pthread_|usleep|nanotime|walltime)|"
                            r"golang\.org/x/sys/)"),
-    ("database/sql & MySQL driver", r"^(database/sql|github\.com/go-sql-driver/mysql|github\.com/jmoiron/sqlx|"
-                                    r"github\.com/fleetdm/fleet/v4/server/datastore/mysql)"),
-    ("Redis", r"(redis|redigo|go-redis)"),
-    ("HTTP serving & routing", r"^(net/http|github\.com/gorilla/|github\.com/go-kit/kit/transport/http|"
-                               r"net/textproto|mime|net/url|github\.com/julienschmidt/httprouter)"),
-    ("JSON/encoding", r"^(encoding/|github\.com/json-iterator|google\.golang\.org/protobuf|"
-                      r"github\.com/golang/protobuf|compress/|bufio\.)"),
+    ("database/sql", r"^database/sql"),
+    ("HTTP serving & routing", r"^(net/http|net/textproto|mime|net/url|golang\.org/x/net/http2)"),
+    ("JSON/encoding", r"^(encoding/|google\.golang\.org/protobuf|github\.com/golang/protobuf|compress/|bufio\.)"),
     ("Go scheduler & runtime", r"^(runtime\.|runtime/|sync\.|sync/atomic|internal/|reflect\.|context\.)"),
-    ("application", r"^(main\.|github\.com/fleetdm/|github\.com/[^/]+/[^/]+)"),
+    ("application", r"^(main\.|[a-z0-9.-]+\.[a-z]+/)"),
 ]
-
-# a fixed colour per subsystem, readable on white, stable across charts
-PALETTE: dict[str, str] = {
-    "math/big": "#d62728",
-    "TLS & crypto": "#ff7f0e",
-    "GC": "#8c564b",
-    "syscalls & netpoll": "#9467bd",
-    "database/sql & MySQL driver": "#1f77b4",
-    "Redis": "#e377c2",
-    "HTTP serving & routing": "#2ca02c",
-    "JSON/encoding": "#bcbd22",
-    "Go scheduler & runtime": "#7f7f7f",
-    "application": "#17becf",
-    OTHER: "#c7c7c7",
-}
-_EXTRA = ["#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5"]
 
 
 class Subsystems:
@@ -62,9 +46,9 @@ class Subsystems:
         self._rx = [(name, re.compile(rx)) for name, rx in self.mapping]
         self.names = list(dict.fromkeys([n for n, _ in self.mapping] + [OTHER]))
         self.colors = {}
-        extra = iter(_EXTRA * 4)
+        extra = iter(EXTRA_COLORS * 4)
         for n in self.names:
-            self.colors[n] = (colors or {}).get(n) or PALETTE.get(n) or next(extra)
+            self.colors[n] = (colors or {}).get(n) or SUBSYSTEM_COLORS.get(n) or next(extra)
         self._cache: dict[str, str] = {}
 
     def classify(self, name: str) -> str:
@@ -78,7 +62,7 @@ class Subsystems:
         return np.array([self.classify(str(n)) for n in names], dtype=object)
 
     def color(self, subsystem: str) -> str:
-        return self.colors.get(subsystem, PALETTE[OTHER])
+        return self.colors.get(subsystem, OTHER_COLOR)
 
 
 def as_subsystems(mapping) -> Subsystems:
@@ -87,8 +71,9 @@ def as_subsystems(mapping) -> Subsystems:
     return Subsystems(mapping)
 
 
-def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by: str = "leaf",
-                        per_second: bool = False, **filters) -> pd.DataFrame:
+@checked_options
+def subsystem_breakdown(profile: Profile, sample_index=None, *, mapping=None, by: str = "leaf",
+                        per_second: bool = False, filters: Filters | None = None) -> pd.DataFrame:
     """Value per subsystem.
 
     by="leaf": each sample goes to the subsystem of its leaf frame (flat; sums
@@ -97,7 +82,7 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
     that ends in a syscall still counts as crypto.
     """
     subs = as_subsystems(mapping)
-    agg = aggregate(profile, sample_index, "functions", **filters)
+    agg = aggregate_nodes(profile, sample_index, filters=filters)
     names = agg.nodes.names
     cat_of_node = subs.classify_many(names)
     fr = agg.frames
@@ -107,7 +92,7 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
     leafmask = fr.depth == 0
     cats[fr.stack[leafmask]] = cat_of_node[agg.frame_node[leafmask]]
     if by == "stack":
-        plumbing = {"Go scheduler & runtime", "syscalls & netpoll", "GC", OTHER}
+        plumbing = {"Go scheduler & runtime", "syscalls & netpoll", "GC", "memory allocation", OTHER}
         decided = np.zeros(len(w), bool)
         frame_cat = cat_of_node[agg.frame_node]
         for s, c in zip(fr.stack.tolist(), frame_cat.tolist()):
@@ -115,18 +100,17 @@ def subsystem_breakdown(profile: Profile, sample_index=None, mapping=None, *, by
                 cats[s] = c
                 decided[s] = True
     elif by != "leaf":
-        raise ValueError("by must be 'leaf' or 'stack'")
+        raise OptionError(profile.source, f"by must be 'leaf' or 'stack', not {by!r}")
     df = pd.DataFrame({"subsystem": cats[live], "value": w[live]})
     df = df.groupby("subsystem")["value"].sum().reindex(subs.names, fill_value=0).reset_index()
     total = agg.total
     df["pct"] = df["value"] * 100.0 / total if total else 0.0
     if per_second:
         if profile.duration_nanos <= 0:
-            from ..errors import OptionError
             raise OptionError(profile.source, "no duration: cannot normalise per second")
         df["per_second"] = df["value"] / profile.duration_seconds
-        if agg.unit == "nanoseconds":
-            df["cores"] = df["per_second"] / 1e9
+        if is_time_unit(agg.unit):
+            df["cores"] = cores(df["per_second"])
     df["color"] = [subs.color(s) for s in df["subsystem"]]
     df.attrs.update(unit=agg.unit, total=total, source=profile.source, by=by)
     return df

@@ -4,12 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import OptionError
+from ..model.filter import Filters, checked_options
 from ..model.profile import Profile
-from .aggregate import aggregate
+from .aggregate import aggregate_nodes
 
 
-def call_tree(profile: Profile, sample_index=None, granularity: str = "functions", *,
-              inverted: bool = False, order: str = "dfs", **filters) -> pd.DataFrame:
+@checked_options
+def call_tree(profile: Profile, sample_index=None, *, granularity: str = "functions",
+              inverted: bool = False, order: str = "dfs", filters: Filters | None = None) -> pd.DataFrame:
     """The call tree: one row per distinct call path.
 
     Columns: id, parent (-1 for roots), depth, name, self, total. Top-down
@@ -18,7 +21,9 @@ def call_tree(profile: Profile, sample_index=None, granularity: str = "functions
     level by level (``order="bfs"``, cheaper for big trees); either way a
     parent's row comes before its children's and ``id`` is the row position.
     """
-    agg = aggregate(profile, sample_index, granularity, **filters)
+    if order not in ("dfs", "bfs"):
+        raise OptionError(profile.source, f"order must be 'dfs' or 'bfs', not {order!r}")
+    agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     fr = agg.frames
     live = agg.stack_live[fr.stack]
     stack, depth, node = fr.stack[live], fr.depth[live], agg.frame_node[live]
@@ -86,12 +91,14 @@ def _depth_first(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def traces(profile: Profile, sample_index=None, granularity: str = "functions", **filters) -> pd.DataFrame:
+@checked_options
+def sample_stacks(profile: Profile, sample_index=None, *, granularity: str = "functions",
+                  filters: Filters | None = None) -> pd.DataFrame:
     """Each distinct stack with its value, largest first (like pprof -traces).
 
     ``frames`` is leaf first; ``folded`` is root first, ';'-separated.
     """
-    agg = aggregate(profile, sample_index, granularity, **filters)
+    agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     fr = agg.frames
     names = agg.nodes.names[agg.frame_node] if len(agg.frame_node) else np.zeros(0, object)
     nst = len(agg.stack_weight)
