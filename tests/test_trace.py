@@ -100,6 +100,16 @@ def test_model_and_analyses(fleet_trace):
     gc = A.gc_summary(t)
     assert gc.gc_count >= 0 and 0 <= gc.gc_share <= 1
     assert len(t.tables.heap_samples) == int((ev["type"] == "HeapAlloc").sum())
+    # the longest idle stretch: no P run inside it, runs at both edges, and no longer gap between runs
+    idle = A.longest_idle(t)
+    assert isinstance(idle.start_ms, float) and idle.duration_ms > 1
+    a, b = idle.start_ms * 1e6, (idle.start_ms + idle.duration_ms) * 1e6
+    pr = t.tables.p_runs
+    assert not ((pr["start"] < b - 1) & (pr["end"] > a + 1)).any()
+    assert (abs(pr["end"] - a) < 1).any() and (abs(pr["start"] - b) < 1).any()
+    busy = pr.sort_values("start")
+    reach = busy["end"].cummax().shift()
+    assert ((busy["start"] - reach).max() - idle.duration_ms * 1e6) < 1
 
 
 def test_cli_functions(fleet_dir, tmp_path):

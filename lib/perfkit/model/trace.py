@@ -56,7 +56,7 @@ class TableSpec:
 class Trace:
     source: str
     version: str                 # "1.11" ... "1.26"
-    generation: str              # "legacy" | "v2"
+    generation: str              # "legacy" | "v2" (describes the file; analyses read only `tables`)
     type_names: list[str]        # code -> name, as Go's parser for that format names it
     ts: np.ndarray
     type: np.ndarray

@@ -231,4 +231,4 @@ def longest_idle(t: Trace) -> IdleStretch:
         return IdleStretch(start_ms=0.0, duration_ms=0.0)
     i = int(np.argmax(gaps))
     t0 = int(t.ts.min()) if t.n_events else 0
-    return IdleStretch(start_ms=(e[i] - t0) / 1e6, duration_ms=float(gaps[i]) / 1e6)
+    return IdleStretch(start_ms=float(e[i] - t0) / 1e6, duration_ms=float(gaps[i]) / 1e6)
