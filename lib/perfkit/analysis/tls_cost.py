@@ -2,14 +2,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import PerfkitError
-from ..wordgame.server import go_binary
+from ..errors import PerfkitError, ToolMissingError
+
+def go_binary() -> str:
+    """The ``go`` command (PATH, else Go's official tarball location), or ToolMissingError."""
+    go = shutil.which("go") or shutil.which("go", path="/usr/local/go/bin")
+    if go is None:
+        raise ToolMissingError("go", "the Go toolchain is needed to measure TLS signatures "
+                               "(Debian: apt-get install golang-go, or https://go.dev/dl)")
+    return go
+
 
 _PROGRAM = r'''
 package main

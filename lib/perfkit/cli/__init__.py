@@ -208,8 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     register_render(sub)
     from .traces import register as register_trace
     register_trace(sub)
-    from ..wordgame.cli import register as register_wordgame
-    register_wordgame(sub)
     return ap
 
 
