@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from perfkit import metrics
-from wordgame_lab import WordgameServer, play, wordgame_dashboard_exprs, wordgame_prometheus
+from wordgame_lab import WordgameServer, frames, play, wordgame_dashboard_exprs, wordgame_prometheus
 
 #: Tolerances of the cross-check (scraper every 0.5 s vs Prometheus every 1 s:
 #: different sample times, so the two estimates differ by load jitter and
@@ -106,14 +106,14 @@ def test_kit_functions_equal_prometheus_on_its_stored_samples(run):
 
 def test_red_and_game_frames(run):
     df, T = run["df"], run["T"]
-    red = metrics.red(df, WINDOW, at=T).set_index("route")
+    red = frames.red(df, WINDOW, at=T).set_index("route")
     assert {"/new", "/guess"} <= set(red.index)
     assert (red["requests_per_s"] > 0).all() and (red["error_ratio"] == 0).all()
     assert (red["p50"] <= red["p90"]).all() and (red["p90"] <= red["p99"]).all()
-    g = metrics.games(df, WINDOW, at=T)
+    g = frames.games(df, WINDOW, at=T)
     assert g["started_per_s"].item() > 0 and g["won_per_s"].item() + g["lost_per_s"].item() > 0
     assert g["guesses_rejected_per_s"].item() > 0 and g["active"].item() > 0
-    rt = metrics.runtime(df)
+    rt = frames.runtime(df)
     assert (rt["goroutines"] > 0).all() and (rt["up"] == 1).all()
 
 
@@ -145,10 +145,10 @@ def test_saved_scrape_rerenders_the_same_frames(run, tmp_path):
     df, T, scraper = run["df"], run["T"], run["scraper"]
     p = scraper.save(tmp_path / "scrape.csv")
     back = metrics.read_scrape(p)
-    a, b = metrics.red(df, WINDOW, at=T), metrics.red(back, WINDOW, at=T)
+    a, b = frames.red(df, WINDOW, at=T), frames.red(back, WINDOW, at=T)
     assert np.allclose(a["requests_per_s"], b["requests_per_s"]) and np.allclose(a["p99"], b["p99"])
     texts = metrics.read_scrape(scraper.save(tmp_path / "texts", format="text"))
-    c = metrics.red(texts, WINDOW, at=T)
+    c = frames.red(texts, WINDOW, at=T)
     assert np.allclose(a["requests_per_s"], c["requests_per_s"], rtol=1e-6)
 
 

@@ -12,11 +12,11 @@ from .client import Client, Reply
 from .defective import DefectiveServer
 from .defects import DEFECTS, defect_table
 from .frames import games, red, runtime
-from .gotests import go_tests, test_pyramid
+from .gotests import go_tests, pyramid_table
 from .load import (LoadWithMetrics, ProfileUnderLoad, load_with_metrics, profile_under_load, run_load,
                    wordgame_capacity, wrk_wordgame)
 from .model import FREQUENCY, GameModel, check_transition, is_finished
-from .monitor import (Instrumentation, check_monitoring, instrumentation, monitoring_dir, slo_section,
+from .monitor import (Instrumentation, check_monitoring, instrumentation, monitoring_dir, prometheus_p99, slo_section,
                       wordgame_alerts, wordgame_dashboard_exprs, wordgame_prometheus)
 from .players import Recorder, play
 from .server import DEFAULT_WORDS, WordgameError, WordgameServer, build_binary
@@ -27,10 +27,10 @@ __version__ = "0.1.0"
 __all__ = ["WordgameServer", "WordgameError", "DEFAULT_WORDS", "build_binary", "find_words",
            "Client", "Reply", "GameModel", "FREQUENCY", "check_transition", "is_finished",
            "run_blackbox", "BlackboxResult", "suite_dir", "DefectiveServer", "DEFECTS", "defect_table",
-           "go_tests", "test_pyramid",
+           "go_tests", "pyramid_table",
            "run_load", "wordgame_capacity", "wrk_wordgame", "load_with_metrics", "LoadWithMetrics",
            "profile_under_load", "ProfileUnderLoad", "Recorder", "play",
            "run_all_chaos", "ChaosRun", "EXPERIMENTS",
            "red", "games", "runtime", "load_overview", "latency_comparison", "capacity_chart", "chaos_chart",
            "monitoring_dir", "check_monitoring", "wordgame_alerts", "wordgame_dashboard_exprs",
-           "wordgame_prometheus", "slo_section", "instrumentation", "Instrumentation"]
+           "wordgame_prometheus", "prometheus_p99", "slo_section", "instrumentation", "Instrumentation"]

@@ -54,7 +54,7 @@ def _run(cmd, cwd, timeout) -> list[dict]:
 
 
 
-def test_pyramid(go: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+def pyramid_table(go: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     """The test layers: Go tests (and fuzz seeds) from :func:`go_tests`, and the black-box contract and
     hardening groups from a black-box run's findings; tests and passed per layer."""
     fuzz = go["test"] == "FuzzGuessHandler"

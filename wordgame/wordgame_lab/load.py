@@ -3,6 +3,7 @@ runs with wordgame scripts, and load combined with a metrics scrape or a profile
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -120,10 +121,12 @@ def _request_rate(scrape: pd.DataFrame) -> float:
     return float((req.iloc[-1] - req.iloc[0]) / max(req.index[-1] - req.index[0], 1e-9))
 
 
-def profile_under_load(target: str, admin_url: str, out_dir: str | os.PathLike, *, users: int = 10,
+def profile_under_load(target: str, admin_url: str, out_dir: str | os.PathLike | None = None, *, users: int = 10,
                        cpu_seconds: float = 5, trace_seconds: float = 0.5, warmup: float = 3.5) -> ProfileUnderLoad:
     """Locust players in the background (``warmup`` s to start them), then :func:`perfkit.collect`
-    of a debug archive from ``admin_url`` into ``out_dir`` while /metrics is scraped."""
+    of a debug archive from ``admin_url`` into ``out_dir`` (default: a new temp directory) while
+    /metrics is scraped."""
+    out_dir = out_dir or tempfile.mkdtemp(prefix="wordgame-archive-")
     bg = threading.Thread(target=run_load, args=(target,), daemon=True,
                           kwargs=dict(users=users, spawn_rate=users, duration=cpu_seconds + warmup + 3))
     bg.start()

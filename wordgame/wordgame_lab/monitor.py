@@ -5,6 +5,7 @@ dashboard, Alertmanager config and a docker-compose stack. ``$WORDGAME_MONITORIN
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ JOB = "wordgame"
 
 __all__ = ["ENV_VAR", "JOB", "monitoring_dir", "rule_files", "rule_test_files", "prometheus_config",
            "dashboard_path", "wordgame_dashboard_exprs", "check_monitoring", "wordgame_alerts", "wordgame_prometheus",
-           "slo_section", "Instrumentation", "instrumentation"]
+           "slo_section", "prometheus_p99", "Instrumentation", "instrumentation"]
 
 
 def monitoring_dir(directory: str | os.PathLike | None = None) -> Path:
@@ -61,6 +62,15 @@ def wordgame_alerts(directory=None) -> pd.DataFrame:
 def wordgame_prometheus(admin_url: str, *, interval="1s", directory=None, **options) -> PrometheusServer:
     """A real Prometheus (not started) scraping the wordgame admin listener with the wordgame rules."""
     return PrometheusServer(admin_url, config=prometheus_config(directory), job=JOB, interval=interval, **options)
+
+
+def prometheus_p99(prom: PrometheusServer, seconds: float, *, window: str = "5s") -> pd.DataFrame:
+    """The server-side p99 over the last ``seconds`` from a running Prometheus, one row per second:
+    timestamp, p99_ms."""
+    end = time.time()
+    q = prom.api.query_range("histogram_quantile(0.99, sum by (le) (rate(wordgame_http_request_duration_seconds_bucket"
+                             f"[{window}])))", end - seconds, end, step="1s")
+    return pd.DataFrame({"timestamp": q["timestamp"], "p99_ms": q["value"] * 1e3})
 
 
 def slo_section(directory=None) -> str:
