@@ -82,3 +82,14 @@ def test_go_server_that_exits_at_once_is_a_clear_error():
     with pytest.raises(ServerProcessError, match="not ready: bye"):
         srv.start()
     assert not srv.alive
+
+
+def test_go_server_output_to_a_file_survives_stop():
+    from perfkit.lab import free_port
+    port = free_port()
+    srv = GoServer(lambda d: [sys.executable, "-u", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                   url=f"http://127.0.0.1:{port}", log_to_file=True, start_timeout=20)
+    with srv:
+        assert srv.alive and srv.pid
+    assert not srv.alive
+    assert f"port {port}" in srv.output()

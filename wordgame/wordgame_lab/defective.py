@@ -31,7 +31,7 @@ class DefectiveServer(GoServer):
         self.binary = Path(binary) if binary else build_defective()
         port = free_port()
         super().__init__(self._command, url=f"http://127.0.0.1:{port}", env={"PORT": str(port), "ADDR": "127.0.0.1"},
-                         start_timeout=10, name="defective-wordgame")
+                         start_timeout=10, name="defective-wordgame", log_to_file=True)
 
     def _command(self, workdir: Path) -> list[str]:
         (workdir / "words.txt").write_text(self.word + "\n")

@@ -83,12 +83,17 @@ class GoServer:
     ``url`` (and ``admin_url``) and the server is ready when the port accepts.
     ``ready_path`` (on ``admin_url``, else ``url``) must answer 200 before
     :meth:`start` returns. ``taskset`` pins the process to CPUs (``"0"``),
-    ``env`` adds environment variables. Use as a context manager.
+    ``env`` adds environment variables. ``log_to_file``: the output goes to a
+    file in the temp directory instead of a pipe, so a chatty server never
+    waits for the reader (needs ``url``). Use as a context manager.
     """
 
     def __init__(self, command: Callable[[Path], Sequence[str]], *, addresses: Callable[[str], tuple | None] | None
                  = None, url: str = "", admin_url: str = "", ready_path: str | None = None, env: dict | None = None,
-                 taskset: str | None = None, start_timeout: float = 30.0, name: str = "server"):
+                 taskset: str | None = None, start_timeout: float = 30.0, name: str = "server",
+                 log_to_file: bool = False):
+        if log_to_file and addresses is not None:
+            raise ValueError("log_to_file needs a known url instead of addresses()")
         self.command = command
         self.addresses = addresses
         self.url, self.admin_url = url, admin_url
@@ -97,6 +102,9 @@ class GoServer:
         self.taskset = taskset
         self.start_timeout = start_timeout
         self.name = name
+        self.log_to_file = log_to_file
+        self._log_path: Path | None = None
+        self._log_file = None
         self.proc: subprocess.Popen | None = None
         self.log: deque[str] = deque(maxlen=20000)
         self.returncode: int | None = None
@@ -110,8 +118,14 @@ class GoServer:
         if self.taskset:
             cmd = ["taskset", "-c", self.taskset, *cmd]
         self.log.clear()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     cwd=self._tmp.name, env={**os.environ, **self.env})
+        if self.log_to_file:
+            self._log_path = Path(self._tmp.name) / "server.log"
+            self._log_file = open(self._log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self._log_file or subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, cwd=self._tmp.name, env={**os.environ, **self.env})
+        if self.log_to_file:
+            self.wait_ready(self.start_timeout)
+            return self
         found = threading.Event()
         if self.addresses is None:
             found.set()
@@ -136,7 +150,7 @@ class GoServer:
         return self
 
     def tail(self, n: int = 5) -> str:
-        return " | ".join(list(self.log)[-n:])
+        return " | ".join(self.output().splitlines()[-n:])
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         """Until ``ready_path`` answers 200 (or, without one, the port accepts connections)."""
@@ -160,6 +174,12 @@ class GoServer:
         raise ServerProcessError(self.url, "server is not ready: " + self.tail())
 
     def output(self) -> str:
+        """The process's output so far (its last lines when read through the pipe)."""
+        if self._log_path is not None:
+            try:
+                return self._log_path.read_text(errors="replace")
+            except OSError:
+                return ""
         return "\n".join(self.log)
 
     def crash(self):
@@ -193,6 +213,11 @@ class GoServer:
         self.returncode = self.proc.returncode
         if self._reader:
             self._reader.join(2)
+        if self._log_file:
+            self._log_file.close()
+            self._log_file = None
+            self.log.extend(self.output().splitlines())     # kept after the temp directory is gone
+            self._log_path = None
         if self._tmp:
             self._tmp.cleanup()
             self._tmp = None

@@ -31,8 +31,8 @@ class CheckResult:
         return self.returncode == 0
 
 
-def _paths(files) -> list[str]:
-    return [str(Path(f).resolve()) for f in files]
+def _paths(files, base: Path) -> list[str]:
+    return [Path(f).resolve().relative_to(base).as_posix() for f in files]
 
 
 def promtool_check(config: str | os.PathLike | None = None, rules: Sequence = (), tests: Sequence = (), *,
@@ -44,22 +44,25 @@ def promtool_check(config: str | os.PathLike | None = None, rules: Sequence = ()
     (with promtool's output) on the first failure unless ``raise_on_error`` is false.
     """
     promtool = find_prometheus_tool("promtool")
+    files = [*([config] if config is not None else []), *rules, *tests]
+    if not files:
+        raise PromtoolError("promtool", "nothing to check: give a config, rule files or test files")
+    # run in the files' common folder with relative names, so commands and messages stay short
+    base = Path(os.path.commonpath([str(Path(f).resolve().parent) for f in files]))
     commands = []
     if config is not None:
-        commands.append([promtool, "check", "config", *_paths([config])])
+        commands.append([promtool, "check", "config", *_paths([config], base)])
     if rules:
-        commands.append([promtool, "check", "rules", *_paths(rules)])
+        commands.append([promtool, "check", "rules", *_paths(rules, base)])
     if tests:
-        commands.append([promtool, "test", "rules", *_paths(tests)])
-    if not commands:
-        raise PromtoolError("promtool", "nothing to check: give a config, rule files or test files")
+        commands.append([promtool, "test", "rules", *_paths(tests, base)])
     results = []
     for cmd in commands:
-        r = subprocess.run(cmd, cwd=Path(cmd[-1]).parent, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(cmd, cwd=base, capture_output=True, text=True, timeout=timeout)
         res = CheckResult(cmd[1:], r.returncode, (r.stdout + r.stderr).strip())
         results.append(res)
         if raise_on_error and not res.ok:
-            raise PromtoolError(cmd[-1], f"promtool {' '.join(cmd[1:3])} failed:\n{res.output}")
+            raise PromtoolError(base / cmd[-1], f"promtool {' '.join(cmd[1:3])} failed:\n{res.output}")
     return results
 
 
