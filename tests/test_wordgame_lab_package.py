@@ -8,7 +8,6 @@ import fnmatch
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 

@@ -19,6 +19,10 @@ from perfkit.lab import host_port, port_open
 
 DEFAULT_TIMEOUT = 5.0
 
+# host_port and port_open are perfkit.lab's, offered here with the rest of the client
+__all__ = ["DEFAULT_TIMEOUT", "Client", "Reply", "RawResult", "build_request", "raw_exchange", "raw_request",
+           "slow_client", "host_port", "port_open"]
+
 
 @dataclass
 class Reply:
