@@ -24,7 +24,9 @@ __all__ = ["LOCUSTFILE", "WRK_SCRIPTS", "run_load", "wordgame_capacity", "wrk_wo
 
 
 def _env(think=(0.0, 0.0), abandon=0.1, invalid=0.02, new_only=False) -> dict:
-    return {"WORDGAME_THINK_MIN": str(think[0]), "WORDGAME_THINK_MAX": str(think[1]),
+    # the locustfile imports wordgame_lab: make it importable in Locust's processes however we were found
+    path = os.pathsep.join(p for p in (str(LOCUSTFILE.parent.parent), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "WORDGAME_THINK_MIN": str(think[0]), "WORDGAME_THINK_MAX": str(think[1]),
             "WORDGAME_ABANDON": str(abandon), "WORDGAME_INVALID": str(invalid),
             "WORDGAME_NEW_ONLY": "1" if new_only else "0"}
 

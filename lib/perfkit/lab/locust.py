@@ -71,6 +71,8 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
     users = int(min(max(1, users), MAX_USERS))
     duration = float(min(max(1, duration), MAX_DURATION))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    if env.get("PYTHONPATH"):               # Locust runs in a temp directory: relative entries would break
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     locust = (["taskset", "-c", taskset] if taskset else []) + [
         sys.executable, "-m", "locust", "-f", str(locustfile), "--skip-log-setup", "--loglevel", "WARNING"]
     timeout = timeout or duration + 60
