@@ -34,11 +34,10 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "lib"))
+sys.path[:0] = [str(HERE.parent / "lib"), str(HERE.parent / "wordgame")]
 
-from perfkit.wordgame.capacity import wrk_run  # noqa: E402
-from perfkit.wordgame.load import run_load  # noqa: E402
-from perfkit.wordgame.server import DEFAULT_WORDS, build_binary  # noqa: E402
+from wordgame_lab import DEFAULT_WORDS, build_binary, run_load, wrk_wordgame  # noqa: E402
+
 
 OUT = HERE / "out"
 TARGET_OVERHEAD_PCT = 5.0
@@ -129,16 +128,16 @@ def main() -> int:
     with BenchServer(binary, words, True, srv_core) as on, BenchServer(binary, words, False, srv_core) as off:
         srv = {"on": on, "off": off}
         for m in srv.values():                           # warm-up
-            wrk_run(m.url, connections=8, seconds=1, taskset=gen_core)
+            wrk_wordgame(m.url, connections=8, seconds=1, taskset=gen_core)
         over = {"on": 0, "off": 0}
         for c in steps:
             for mode in ("on", "off"):
                 if over[mode] >= 2:
                     continue
-                r = wrk_run(srv[mode].url, connections=c, seconds=secs, taskset=gen_core)
+                r = wrk_wordgame(srv[mode].url, connections=c, seconds=secs, taskset=gen_core)
                 if r["p99_ms"] >= P99_MS or r["socket_errors"]:
                     # one retry: a stall from other work on the machine should not end the search
-                    r2 = wrk_run(srv[mode].url, connections=c, seconds=secs, taskset=gen_core)
+                    r2 = wrk_wordgame(srv[mode].url, connections=c, seconds=secs, taskset=gen_core)
                     r2["retried"] = True
                     r = min((r, r2), key=lambda x: (x["socket_errors"] > 0, x["p99_ms"]))
                 r["metrics"] = mode
@@ -158,7 +157,7 @@ def main() -> int:
         reps = {"on": [], "off": []}
         for i in range(repeat):
             for mode in (("on", "off") if i % 2 == 0 else ("off", "on")):
-                r = wrk_run(srv[mode].url, connections=c_fix, seconds=secs + 1, taskset=gen_core)
+                r = wrk_wordgame(srv[mode].url, connections=c_fix, seconds=secs + 1, taskset=gen_core)
                 reps[mode].append(r)
                 print(f"  repeat {i + 1}: metrics={mode:3} c={c_fix} rps={r['rps']:9.1f} p99={r['p99_ms']:.2f} ms",
                       flush=True)
@@ -184,7 +183,7 @@ def main() -> int:
 
     # (b) generator ceilings on POST /new
     with BenchServer(binary, words, True, srv_core) as s:
-        w = wrk_run(s.url, connections=a.locust_users, seconds=secs + 2, script="new", taskset=gen_core)
+        w = wrk_wordgame(s.url, connections=a.locust_users, seconds=secs + 2, script="new", taskset=gen_core)
         lo = run_load(s.url, users=a.locust_users, spawn_rate=a.locust_users, duration=secs + 4, new_only=True,
                       taskset=gen_core)
         ls = lo.summary()

@@ -104,7 +104,7 @@ fatal=0
 [ -n "$chromium_bin" ] || echo "check-tools: WARNING chromium not found (needed only by browser tests)" >&2
 [ -n "$promtool_bin" ] || echo "check-tools: WARNING prometheus/promtool not found (needed by the monitoring tests)" >&2
 [ -n "$wrk_bin" ] || echo "check-tools: WARNING wrk not found (needed only by bench/)" >&2
-[ -n "$compose_bin" ] || echo "check-tools: WARNING docker-compose not found (only validates monitoring/docker-compose.yml)" >&2
+[ -n "$compose_bin" ] || echo "check-tools: WARNING docker-compose not found (only validates wordgame/wordgame_lab/monitoring/docker-compose.yml)" >&2
 for h in "${hints[@]}"; do echo "check-tools: hint: $h" >&2; done
 
 if [ "$(uname -s)" = Darwin ]; then

@@ -14,7 +14,7 @@ import pytest
 import perfkit
 from conftest import ROOT
 from gotool import go
-from perfkit.wordgame import WordgameServer
+from wordgame_lab import WordgameServer
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ import perfkit
 from conftest import ROOT
 from perfkit.formats.goroutine_text import (GOROUTINE_COLUMNS, goroutines_frame, parse_crash, parse_goroutines,
                                             summarize)
-from perfkit.wordgame import WordgameServer, blackbox
-from perfkit.wordgame.defective import DefectiveServer
+from wordgame_lab import DefectiveServer, WordgameServer, run_blackbox
 
 pytestmark = pytest.mark.skipif(not (ROOT / "wordgame" / "go.mod").exists(), reason="no wordgame server")
 
@@ -43,9 +42,9 @@ def test_debug2_dump_matches_the_goroutine_profile():
 
 def test_concurrent_map_writes_crash_is_parsed():
     with DefectiveServer() as srv:
-        res = blackbox.run(srv.url, group="hardening", word=srv.word, pid=srv.pid, slow_timeout=1, ttl=1,
-                           examples=5, timeout=300,
-                           extra_args=["-k", "concurrent_games"])
+        res = run_blackbox(srv.url, group="hardening", word=srv.word, pid=srv.pid, slow_timeout=1, ttl=1,
+                          examples=5, timeout=300,
+                          extra_args=["-k", "concurrent_games"])
         crash = srv.crash()
     died = res.findings[res.findings["finding"].str.startswith("process died", na=False)]
     assert len(died) == 1

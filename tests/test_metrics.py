@@ -125,7 +125,7 @@ def test_rate_by_step_and_per_series():
     assert np.allclose(s["value"], 5.0) and list(s.columns) == ["timestamp", "value"]
     s = metrics.sum_by(r, ["route"])
     assert set(s["route"]) == {"/a", "/b"}
-    assert metrics.aggregate(r, [], "max")["value"].tolist() == [3.0] * 5
+    assert metrics.aggregate_series(r, [], "max")["value"].tolist() == [3.0] * 5
 
 
 # -- histogram_quantile ------------------------------------------------------
@@ -306,37 +306,6 @@ def test_read_single_exposition_file_and_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(ScrapeError):
         metrics.read_scrape(empty)
-
-
-# -- wordgame frames on synthetic data ---------------------------------------
-def test_red_and_games_frames_on_synthetic_data():
-    rows = []
-    for t in range(0, 31):
-        for route, code, per_s in (("/new", "200", 10), ("/guess", "200", 50), ("/guess", "500", 1)):
-            rows.append(dict(metric="wordgame_http_requests_total", type="counter", route=route, method="POST",
-                             code=code, timestamp=t, value=per_s * t))
-        for route in ("/new", "/guess"):
-            for le, frac in (("0.001", 0.9), ("0.1", 0.99), ("+Inf", 1.0)):
-                rows.append(dict(metric="wordgame_http_request_duration_seconds_bucket", type="histogram",
-                                 route=route, method="POST", le=le, timestamp=t, value=100 * frac * t))
-        rows.append(dict(metric="wordgame_games_started_total", type="counter", timestamp=t, value=10 * t))
-        rows.append(dict(metric="wordgame_games_finished_total", type="counter", result="won", timestamp=t, value=6 * t))
-        rows.append(dict(metric="wordgame_games_finished_total", type="counter", result="lost", timestamp=t, value=3 * t))
-        rows.append(dict(metric="wordgame_games_active", type="gauge", timestamp=t, value=float(t)))
-    df = metrics.normalize(pd.DataFrame(rows))
-    red = metrics.red(df, "10s", step="10s")
-    last = red[red.timestamp == 30].set_index("route")
-    assert last.loc["/guess", "requests_per_s"] == pytest.approx(51)
-    assert last.loc["/guess", "errors_per_s"] == pytest.approx(1)
-    assert last.loc["/guess", "error_ratio"] == pytest.approx(1 / 51)
-    assert last.loc["/new", "error_ratio"] == 0
-    assert last.loc["/new", "p99"] == pytest.approx(0.1)
-    assert last.loc["/new", "p50"] == pytest.approx(0.001 * 50 / 90)
-    g = metrics.games(df, "10s", step="10s").set_index("timestamp")
-    assert g.loc[30, "started_per_s"] == pytest.approx(10)
-    assert g.loc[30, "won_per_s"] == pytest.approx(6)
-    assert g.loc[30, "lost_per_s"] == pytest.approx(3)
-    assert g.loc[30, "active"] == 30
 
 
 def test_without_pyarrow_csv_is_the_default(target, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from perfkit import metrics
-from perfkit.monitoring import PrometheusServer, PrometheusError
+from perfkit.lab import PrometheusError, PrometheusServer, generate_config
 
 pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists(),
                                 reason="prometheus missing (Debian: apt-get install prometheus)")
@@ -70,11 +70,42 @@ class CounterTarget:
         self.httpd.server_close()
 
 
+CONFIG = """\
+global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: counter
+    static_configs: [{targets: ["replaced:1"]}]
+  - job_name: prometheus
+    static_configs: [{targets: ["localhost:9090"]}]
+  - job_name: unrelated
+    static_configs: [{targets: ["elsewhere:1"]}]
+"""
+
+
 @pytest.fixture(scope="module")
-def prom_on_target():
+def config(tmp_path_factory):
+    p = tmp_path_factory.mktemp("prom") / "prometheus.yml"
+    p.write_text(CONFIG)
+    return p
+
+
+def test_generate_config_retargets_one_job_and_drops_the_others(config):
+    cfg = generate_config(config, "http://127.0.0.1:4321", job="counter", interval="2s")
+    assert [j["job_name"] for j in cfg["scrape_configs"]] == ["counter"]
+    assert cfg["scrape_configs"][0]["static_configs"] == [{"targets": ["127.0.0.1:4321"]}]
+    assert cfg["global"]["scrape_interval"] == "2s"
+    with pytest.raises(PrometheusError, match="no scrape job named 'api'"):
+        generate_config(config, "127.0.0.1:1", job="api")
+    with pytest.raises(PrometheusError, match="cannot read"):
+        generate_config(config.parent / "missing.yml", "127.0.0.1:1", job="counter")
+
+
+@pytest.fixture(scope="module")
+def prom_on_target(config):
     target = CounterTarget()
     try:
-        with PrometheusServer(target.addr, interval="500ms") as prom:
+        with PrometheusServer(target.addr, config=config, job="counter", interval="500ms") as prom:
             prom.api.wait_for('hits_total', timeout=30)
             deadline = time.monotonic() + 30
             while target.n < 16 and time.monotonic() < deadline:
@@ -135,13 +166,13 @@ def test_query_range_and_errors(prom_on_target):
     with pytest.raises(PrometheusError, match="parse"):
         prom.api.query("rate(hits_total[")
     t = prom.api.targets()
-    assert set(t["job"]) == {"wordgame", "prometheus"} and (t["health"] == "up").all()
+    assert set(t["job"]) == {"counter", "prometheus"} and (t["health"] == "up").all()
 
 
-def test_server_stops_and_cleans_up():
+def test_server_stops_and_cleans_up(config):
     target = CounterTarget()
     try:
-        prom = PrometheusServer(target.addr, interval="1s").start()
+        prom = PrometheusServer(target.addr, config=config, job="counter", interval="1s").start()
         tmp = Path(prom._tmp.name)
         assert prom.alive and tmp.exists()
         assert prom.url.startswith("http://127.0.0.1:")

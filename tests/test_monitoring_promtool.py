@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from perfkit.monitoring import PromtoolError, dashboard_exprs, load_dashboard, monitoring_dir, promtool_check, generate_config
-from perfkit.monitoring.prometheus import find_tool
+from perfkit.lab import (PromtoolError, dashboard_exprs, find_prometheus_tool, generate_config, load_dashboard,
+                         promtool_check)
+from wordgame_lab import check_monitoring, monitoring_dir, wordgame_alerts
+from wordgame_lab.monitor import dashboard_path, prometheus_config
 
 MON = monitoring_dir()
 
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.skipif(shutil.which("promtool") is None and not Path("/
 
 
 def test_promtool_check_config_rules_and_unit_tests():
-    results = promtool_check()
+    results = check_monitoring()
     assert [r.command[:2] for r in results] == [["check", "config"], ["check", "rules"], ["test", "rules"]]
     assert all(r.ok for r in results)
     assert "SUCCESS" in results[2].output
@@ -32,8 +34,8 @@ def test_promtool_check_fails_on_a_broken_expectation(tmp_path):
     t = d / "tests" / "alerts_test.yml"
     t.write_text(t.read_text().replace("eval_time: 9m          # back up", "eval_time: 4m          # broken"))
     with pytest.raises(PromtoolError, match="test rules"):
-        promtool_check(d)
-    res = promtool_check(d, raise_on_error=False)
+        check_monitoring(d)
+    res = check_monitoring(d, raise_on_error=False)
     assert [r.ok for r in res] == [True, True, False]
 
 
@@ -57,6 +59,22 @@ def test_every_alert_has_a_firing_and_a_not_firing_unit_test():
         assert a["annotations"]["summary"] and a["annotations"]["description"]
 
 
+def test_alert_table_counts_the_unit_test_cases():
+    table = wordgame_alerts().set_index("alert")
+    assert set(table.index) == {a["alert"] for a in _alerts()}
+    tests = yaml.safe_load((MON / "tests" / "alerts_test.yml").read_text())["tests"]
+    cases = [c for t in tests for c in t.get("alert_rule_test", [])]
+    for name, row in table.iterrows():
+        assert row["tests firing"] == sum(1 for c in cases if c["alertname"] == name and c.get("exp_alerts"))
+        assert row["tests silent"] == sum(1 for c in cases if c["alertname"] == name and not c.get("exp_alerts"))
+        assert row["severity"] in ("page", "ticket")
+
+
+def test_promtool_check_needs_something_to_check():
+    with pytest.raises(PromtoolError, match="nothing to check"):
+        promtool_check()
+
+
 def test_recording_rule_names_and_windows():
     groups = yaml.safe_load((MON / "rules" / "recording.yml").read_text())["groups"]
     names = [r["record"] for g in groups for r in g["rules"]]
@@ -71,7 +89,8 @@ def test_recording_rule_names_and_windows():
 
 
 def test_generated_test_config():
-    cfg = generate_config("http://127.0.0.1:4321", interval="1s", self_address="127.0.0.1:9999")
+    cfg = generate_config(prometheus_config(), "http://127.0.0.1:4321", job="wordgame", interval="1s",
+                          self_address="127.0.0.1:9999")
     assert cfg["global"]["scrape_interval"] == "1s" and cfg["global"]["evaluation_interval"] == "1s"
     assert "alerting" not in cfg
     jobs = {j["job_name"]: j for j in cfg["scrape_configs"]}
@@ -83,7 +102,7 @@ def test_generated_test_config():
 
 
 def test_dashboard_covers_the_required_panels_and_every_expr_parses(tmp_path):
-    d = load_dashboard()
+    d = load_dashboard(dashboard_path())
     titles = " | ".join(p["title"] for p in d["panels"])
     for want in ("Requests per second by route", "Latency heatmap", "Latency by route", "Games started",
                  "Active games", "evicted", "Goroutines", "Heap", "GC pause", "burn rate"):
@@ -97,7 +116,7 @@ def test_dashboard_covers_the_required_panels_and_every_expr_parses(tmp_path):
                                                         for i, (_, _, e) in enumerate(exprs)]}]}
     f = tmp_path / "dashboard_rules.yml"
     f.write_text(yaml.safe_dump(rules))
-    r = subprocess.run([find_tool("promtool"), "check", "rules", str(f)], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([find_prometheus_tool("promtool"), "check", "rules", str(f)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfkit.wordgame import blackbox
-from perfkit.wordgame.defective import DefectiveServer
+from wordgame_lab import DefectiveServer, run_blackbox
 
 # Defect class -> the test that must report it, and a phrase of its finding.
 EXPECTED = {
@@ -25,19 +24,19 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def defective_run():
     with DefectiveServer() as srv:
-        res = blackbox.run(srv.url, group="hardening", word=srv.word, pid=srv.pid, slow_timeout=2, ttl=1,
+        res = run_blackbox(srv.url, group="hardening", word=srv.word, pid=srv.pid, slow_timeout=2, ttl=1,
                            examples=10, timeout=300)
-        res.server_alive = srv.alive
-        res.server_log = srv.log()
+        alive, log = srv.alive, srv.output()
     print("\n" + res.table())
-    return res
+    return res, alive, log
 
 
 @pytest.mark.parametrize("defect", list(EXPECTED))
 def test_defective_server_each_defect_is_one_finding(defective_run, defect):
+    res = defective_run[0]
     test, phrase = EXPECTED[defect]
-    rows = defective_run.findings[defective_run.findings["test"] == test]
-    assert len(rows) == 1, defective_run.table()
+    rows = res.findings[res.findings["test"] == test]
+    assert len(rows) == 1, res.table()
     row = rows.iloc[0]
     assert row.outcome == "failed", (defect, row.to_dict())
     assert phrase in row.finding, (defect, row.finding)
@@ -45,19 +44,20 @@ def test_defective_server_each_defect_is_one_finding(defective_run, defect):
 
 
 def test_defective_server_crash_is_reported_once_and_the_rest_not_run(defective_run):
-    df = defective_run.findings
-    assert not defective_run.server_alive
-    assert "fatal error: concurrent map" in defective_run.server_log
+    res, alive, log = defective_run
+    df = res.findings
+    assert not alive
+    assert "fatal error: concurrent map" in log
     died = df[df["finding"].str.startswith("process died during")]
     assert len(died) == 1
     after = df.iloc[df.index.get_loc(died.index[0]) + 1:]
-    assert len(after) >= 1 and set(after["outcome"]) == {"not run"}, defective_run.table()
-    assert not defective_run.ok and defective_run.returncode != 0
+    assert len(after) >= 1 and set(after["outcome"]) == {"not run"}, res.table()
+    assert not res.ok and res.returncode != 0
     # every failing row is a distinct finding, nothing cascades
     assert df["outcome"].isin(["failed", "not run", "skipped"]).sum() == len(df)
 
 
 def test_defective_server_passes_the_contract():
     with DefectiveServer() as srv:
-        res = blackbox.run(srv.url, group="contract", word=srv.word, examples=10, timeout=300)
+        res = run_blackbox(srv.url, group="contract", word=srv.word, examples=10, timeout=300)
     assert res.ok, res.table()

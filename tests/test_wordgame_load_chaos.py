@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import pytest
 
-from perfkit.wordgame.chaos import run_all_chaos
-from perfkit.wordgame.client import Client
-from perfkit.wordgame.load import run_load
-from perfkit.wordgame.proxy import FaultProxy
-from perfkit.wordgame.server import WordgameServer
+from perfkit.errors import PerfkitError
+from perfkit.lab import ChaosResult, FaultProxy, run_locust
+from wordgame_lab import Client, WordgameServer, run_all_chaos, run_load
 
 EXPERIMENTS = ("latency_injection", "fault_injection", "cpu_starvation", "abandon_soak", "kill9_under_load",
                "sigterm_under_load")
@@ -25,9 +24,8 @@ def server():
 @pytest.fixture(scope="module")
 def chaos():
     t = time.monotonic()
-    summary = run_all_chaos(short=True)
-    summary.attrs["total_s"] = time.monotonic() - t
-    return summary
+    run = run_all_chaos(short=True)
+    return run, time.monotonic() - t
 
 
 def test_locust_short_run(server):
@@ -36,6 +34,11 @@ def test_locust_short_run(server):
     assert s["requests"] > 50 and s["failures"] == 0, (s, r.failures)
     assert {"/new", "/guess", "Aggregated"} <= set(r.stats["Name"])
     assert len(r.history) >= 1 and "99%" in r.history.columns
+
+
+def test_run_locust_refuses_a_missing_locustfile(server, tmp_path):
+    with pytest.raises(PerfkitError, match="no such locustfile"):
+        run_locust(tmp_path / "missing.py", server.url)
 
 
 def test_locust_distributed_two_workers(server):
@@ -65,18 +68,23 @@ def test_proxy_delay_drop_and_bounds(server):
 
 
 def test_run_all_chaos_summary(chaos):
-    assert list(chaos["experiment"]) == list(EXPERIMENTS)
-    assert {"experiment", "passed", "expectation", "observed", "seconds"} <= set(chaos.columns)
-    for v in chaos.attrs["verdicts"].values():
-        assert set(v) == {"experiment", "expectation", "observed", "passed"}
-    assert chaos["passed"].all(), chaos.to_string()
-    assert chaos.attrs["total_s"] < 70, chaos[["experiment", "seconds"]]
+    run, total_s = chaos
+    summary = run.summary
+    assert list(summary["experiment"]) == list(EXPERIMENTS)
+    assert [r.experiment for r in run.results] == list(EXPERIMENTS)
+    assert {"experiment", "passed", "expectation", "observed", "seconds"} <= set(summary.columns)
+    assert not summary.attrs
+    for r in run.results:
+        assert isinstance(r, ChaosResult) and r.expectation and isinstance(r.observed, dict)
+        assert not any(isinstance(v, pd.DataFrame) for v in r.observed.values())
+    assert summary["passed"].all(), summary.to_string()
+    assert total_s < 70, summary[["experiment", "seconds"]]
 
 
 def _get(chaos, name):
-    v = chaos.attrs["verdicts"][name]
-    assert v["passed"], v
-    return chaos.attrs["frames"][name], v["observed"]
+    r = chaos[0].result(name)
+    assert r.passed, r
+    return r.frame, r.observed
 
 
 def test_chaos_latency_injection(chaos):
@@ -106,6 +114,8 @@ def test_chaos_cpu_starvation(chaos):
 
 def test_chaos_abandon_soak(chaos):
     df, o = _get(chaos, "abandon_soak")
+    reqs = chaos[0].result("abandon_soak").requests
+    assert len(reqs) == o["requests"] and reqs["ok"].all()
     assert len(df) >= 8 and df["t_s"].is_monotonic_increasing
     assert df["games_evicted"].iloc[-1] > 0 and df["games_evicted"].is_monotonic_increasing
     assert df["games_active"].max() <= o["active_bound"]

@@ -1,7 +1,6 @@
 """Prometheus text exposition -> tidy DataFrame, with prometheus_client's parser."""
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
@@ -102,7 +101,3 @@ def format_duration(sec: float) -> str:
             out += f"{s // n}{unit}"
             s %= n
     return out or "0s"
-
-
-def is_nan(x) -> bool:
-    return isinstance(x, float) and math.isnan(x)

@@ -168,7 +168,7 @@ def delta(df, window, at=None, *, metric=None, start=None, end=None, step=None, 
                            compat=compat, labels=labels)
 
 
-def aggregate(df: pd.DataFrame, by=(), how: str = "sum", *, without=None) -> pd.DataFrame:
+def aggregate_series(df: pd.DataFrame, by=(), how: str = "sum", *, without=None) -> pd.DataFrame:
     """PromQL ``<how> by (labels)`` (or ``without``) per timestamp. ``how``: sum, avg (mean), min, max, count."""
     how = {"avg": "mean"}.get(how, how)
     if without is not None:
@@ -187,7 +187,7 @@ def aggregate(df: pd.DataFrame, by=(), how: str = "sum", *, without=None) -> pd.
 
 def sum_by(df: pd.DataFrame, by=(), *, without=None) -> pd.DataFrame:
     """PromQL ``sum by (by...)``: one row per timestamp and label combination."""
-    return aggregate(df, by, "sum", without=without)
+    return aggregate_series(df, by, "sum", without=without)
 
 
 def bucket_quantile(q: float, les, counts) -> float:
@@ -274,5 +274,5 @@ def resets(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "value"])
 
 
-__all__ = ["select", "eval_times", "rate", "increase", "delta", "aggregate", "sum_by", "histogram_quantile",
+__all__ = ["select", "eval_times", "rate", "increase", "delta", "aggregate_series", "sum_by", "histogram_quantile",
            "bucket_quantile", "reset_adjusted", "resets", "series_columns", "label_columns"]

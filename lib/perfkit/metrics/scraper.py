@@ -33,11 +33,11 @@ class Scraper:
 
     ``targets`` are base URLs (``http://127.0.0.1:9091``; ``/metrics`` is
     appended when no path is given) or full metrics URLs. The ``instance``
-    column is the target's host:port, ``job`` is ``job``.
+    column is the target's host:port, ``job`` is ``job`` ("" when None).
     """
 
     def __init__(self, targets, interval: float | str = 1.0, *, duration: float | str | None = None,
-                 job: str = "wordgame", timeout: float | None = None, keep_text: bool = False):
+                 job: str | None = None, timeout: float | None = None, keep_text: bool = False):
         if isinstance(targets, str):
             targets = [targets]
         self.urls = [_metrics_url(t) for t in targets]
@@ -45,7 +45,7 @@ class Scraper:
         if self.interval <= 0:
             raise ValueError("interval must be positive")
         self.duration = seconds(duration) if duration is not None else None
-        self.job = job
+        self.job = job or ""
         self.timeout = timeout if timeout is not None else max(0.5, min(10.0, self.interval))
         self.keep_text = keep_text
         self.texts: list[tuple[float, str, str]] = []     # (timestamp, instance, exposition text)
@@ -167,6 +167,9 @@ class Scraper:
                 texts = list(self.texts)
             return save_texts(texts, path)
         return save_frame(self.frame(), path, format=format)
+
+
+__all__ = ["Scraper", "scrape"]
 
 
 def scrape(targets, duration: float | str, interval: float | str = 1.0, **kw) -> pd.DataFrame:
