@@ -17,7 +17,12 @@ ifneq ($(wildcard $(GO_DIR)/go),)
 export PATH := $(GO_DIR):$(PATH)
 endif
 
-.PHONY: setup test report bench clean distclean wordgame tools
+# Fast inner loop: lint and the tests not marked slow (no notebooks, browsers or long fuzzing).
+check: setup
+	$(VENV_PY) -m ruff check lib tests bench wordgame/wordgame_lab
+	$(VENV_PY) -m pytest -q -m 'not slow' -p no:cacheprovider $(PYTEST_ARGS)
+
+.PHONY: check setup test report bench clean distclean wordgame tools
 
 setup: $(STAMP)
 	@bash scripts/check-tools.sh
@@ -31,9 +36,9 @@ $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml | $(VENV_PY)
+$(STAMP): pyproject.toml wordgame/pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e '.[dev]'
+	$(VENV_PY) -m pip install --quiet -e '.[dev,lab]' -e ./wordgame
 	touch $@
 
 tools:
@@ -47,7 +52,7 @@ test: setup
 	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
 
 report: setup
-	$(VENV_PY) -m perfkit.report
+	$(VENV_PY) -m perfkit.report --config notebooks/reports.toml
 
 bench: setup
 	$(VENV_PY) bench/run_all.py

@@ -297,7 +297,7 @@ def make_callees(rng, names, layers, pkg_of, k=8):
         for j in range(k):
             r = rng.random()
             if L == 0:
-                tgt = None
+                pass
             elif r < 0.03 and L < 6:
                 callees[f, j] = rng.choice(hot_rt)
                 continue

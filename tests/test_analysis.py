@@ -11,8 +11,9 @@ import perfkit
 from conftest import ROOT
 from gotool import go, pprof_top
 from perfkit.trace import goroutine_creation, read_trace
+from perfkit import find_go
 from perfkit.analysis import (allocation_count, compare_connection_states, connection_states, cpu_change,
-                              find_go, function_change, handshake_cost, hot_path, requests_per_connection,
+                              function_change, handshake_cost, hot_path, requests_per_connection,
                               runtime_info, subsystem_change, tls_handshakes, trace_connections)
 
 

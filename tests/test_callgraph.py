@@ -11,7 +11,7 @@ import pytest
 
 import perfkit
 from perfkit.render.callgraph import CallGraph, call_graph
-from perfkit.cli.graphs import register
+from perfkit.cli.graphs import add_graph_commands
 from gotool import go
 
 
@@ -137,7 +137,7 @@ def test_missing_dot_names_graphviz(bad, tmp_path, monkeypatch):
 def _run(args):
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command")
-    register(sub)
+    add_graph_commands(sub)
     a = ap.parse_args([str(x) for x in args])
     return a.func(a)
 

@@ -7,8 +7,8 @@ import pytest
 
 import perfkit
 from conftest import ROOT
-from perfkit.formats.goroutine_text import (GOROUTINE_COLUMNS, goroutines_frame, parse_crash, parse_goroutines,
-                                            summarize)
+from perfkit.formats.goroutine_text import GOROUTINE_COLUMNS, parse_crash, parse_goroutines
+from perfkit.views.goroutines import goroutines_frame
 from wordgame_lab import DefectiveServer, WordgameServer, run_blackbox
 
 pytestmark = pytest.mark.skipif(not (ROOT / "wordgame" / "go.mod").exists(), reason="no wordgame server")
@@ -27,8 +27,8 @@ def test_debug2_dump_matches_the_goroutine_profile():
     prof_df = goroutines_frame(prof)
     assert abs(int(prof_df["count"].sum()) - len(dump)) <= 2
     # tracebacks hide runtime frames such as runtime.gopark, so compare where goroutines wait
-    by_dump = summarize(dump, "where").set_index("where")["goroutines"]
-    by_prof = summarize(prof_df, "where").set_index("where")["goroutines"]
+    by_dump = dump.groupby("where")["count"].sum()
+    by_prof = prof_df.groupby("where")["count"].sum()
     common = set(by_dump.index) & set(by_prof.index)
     assert by_dump[list(common)].sum() >= len(dump) - 2
     for w in common:

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 import perfkit
-from perfkit.report import (Report, build_report, build_reports, external_references, load_config, main,
+from perfkit.report import (Report, build_report, build_reports, external_references, load_config, report_command,
                             resolve_path_parameters, select_reports)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,9 +159,9 @@ def test_config_errors(tmp_path):
 
 
 def test_cli_errors(capsys):
-    assert main(["--config", str(CONFIG), "--only", "nope"]) == 2
+    assert report_command(["--config", str(CONFIG), "--only", "nope"]) == 2
     assert "no such report" in capsys.readouterr().err
-    assert main(["--config", str(CONFIG), "--param", "novalue", "--only", "wordgame"]) == 2
+    assert report_command(["--config", str(CONFIG), "--param", "novalue", "--only", "wordgame"]) == 2
     r = subprocess.run([sys.executable, "-m", "perfkit.report", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--only" in r.stdout and "--param" in r.stdout and "--config" in r.stdout
 
@@ -292,7 +292,7 @@ def test_cli_exit_status_on_failure(tmp_path):
     _notebook(tmp_path / "boom.ipynb", "1/0")
     cfg = tmp_path / "reports.toml"
     cfg.write_text('[[report]]\nname = "boom"\nnotebook = "boom.ipynb"\n')
-    assert main(["--config", str(cfg)]) == 1
+    assert report_command(["--config", str(cfg)]) == 1
     assert "ZeroDivisionError" in (tmp_path / "reports" / "index.html").read_text()
 
 

@@ -136,6 +136,6 @@ def test_cli_functions(fleet_dir, tmp_path):
     assert perfkit.read_profile(out).total("contentions") > 0
     import argparse
     ap = argparse.ArgumentParser()
-    cli.register(ap.add_subparsers(dest="command"))
+    cli.add_trace_commands(ap.add_subparsers(dest="command"))
     a = ap.parse_args(["trace", "pprof", path, "--type", "net", "-o", str(out)])
     assert a.func is cli.cmd_pprof

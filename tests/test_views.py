@@ -10,7 +10,7 @@ import pytest
 import perfkit
 from conftest import ARCHIVES
 from gotool import go, pprof_peek_edges, pprof_top
-from perfkit.views.nodes import package_of
+from perfkit.model.frames import package_of
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import subprocess
 
 import pandas as pd
 
-from perfkit.lab import go_tool
+from perfkit import find_go
 
 from .server import WordgameError, source_dir
 
@@ -20,10 +20,10 @@ def go_tests(src=None, *, race: bool = True, fuzz_seconds: float = 0, timeout: f
     corpus always runs as a plain test).
     """
     src = source_dir(src)
-    cmd = [go_tool(), "test", "-json", "-count=1", *(["-race"] if race else []), "./..."]
+    cmd = [find_go(), "test", "-json", "-count=1", *(["-race"] if race else []), "./..."]
     rows = _run(cmd, src, timeout)
     if fuzz_seconds > 0:
-        fz = _run([go_tool(), "test", "-json", "-run=^$", "-fuzz=FuzzGuessHandler",
+        fz = _run([find_go(), "test", "-json", "-run=^$", "-fuzz=FuzzGuessHandler",
                    f"-fuzztime={fuzz_seconds:g}s", "./internal/server"], src, timeout + fuzz_seconds)
         for r in fz:
             if r["test"] == "FuzzGuessHandler":

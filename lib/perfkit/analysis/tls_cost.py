@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import PerfkitError, ToolMissingError
+from ..errors import PerfkitError
+from ..toolchain import find_go
 
 _PROGRAM = r'''
 package main
@@ -68,19 +68,6 @@ func main() {
 '''
 
 
-GO_INSTALL_DIR = "/usr/local/go/bin"      # where Go's official tarball installs it
-
-
-def find_go(go: str | os.PathLike | None = None) -> str:
-    """The Go command: ``go`` when given, else ``$PERFKIT_GO``, else ``go`` on PATH, else
-    ``$GOROOT/bin/go``, else Go's official install location; ToolMissingError when none exists."""
-    for cand in (go, os.environ.get("PERFKIT_GO"), shutil.which("go"),
-                 os.path.join(os.environ["GOROOT"], "bin", "go") if os.environ.get("GOROOT") else None,
-                 shutil.which("go", path=GO_INSTALL_DIR)):
-        if cand and (Path(cand).is_file() or shutil.which(str(cand))):
-            return str(cand)
-    raise ToolMissingError("go", "the Go toolchain was not found: pass go=PATH, set PERFKIT_GO, "
-                                 "or put go on PATH")
 
 
 def signature_costs(bits=(2048, 3072, 4096), signs: int = 40, *, go: str | os.PathLike | None = None,

@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="perfkit", description="Investigate Go profiles, traces and debug archives.")
     ap.add_argument("--version", action="version", version=f"perfkit {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
-    profiles.register(sub)
-    graphs.register(sub)
-    traces.register(sub)
+    profiles.add_profile_commands(sub)
+    graphs.add_graph_commands(sub)
+    traces.add_trace_commands(sub)
     register_plugins(sub)
     return ap
 

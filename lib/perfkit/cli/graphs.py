@@ -1,6 +1,6 @@
 """CLI subcommands that draw: `flame`, `diff-flame`, `callgraph`.
 
-`perfkit.cli` hooks them in with ``register(sub)``. Each command returns an exit
+`perfkit.cli` hooks them in with ``add_graph_commands(sub)``. Each command returns an exit
 code and raises PerfkitError for anything the user can fix; an existing output
 file is never replaced without --force.
 """
@@ -74,7 +74,7 @@ def cmd_callgraph(a) -> int:
     return _done(out, f"call graph, {len(g.nodes)} nodes, {len(g.edges)} edges")
 
 
-def register(sub) -> None:
+def add_graph_commands(sub) -> None:
     """Add `flame`, `diff-flame` and `callgraph` to an argparse subparsers object."""
     sp = sub.add_parser("flame", help="flame graph: interactive .html or static .svg/.png")
     sp.add_argument("path")

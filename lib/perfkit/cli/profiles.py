@@ -184,7 +184,7 @@ def cmd_collect(a) -> int:
     return 1 if arch.errors else 0
 
 
-def register(sub) -> None:
+def add_profile_commands(sub) -> None:
     """Add archive, top, peek, diff, export and collect to an argparse subparsers object."""
     sp = sub.add_parser("archive", help="summary of a debug archive (directory or .tar.gz)")
     sp.add_argument("path")

@@ -6,7 +6,7 @@ import json
 import sys
 
 
-def register(subparsers) -> None:
+def add_trace_commands(subparsers) -> None:
     p = subparsers.add_parser("trace", help="Go runtime/trace files: summary, event counts, blocking profiles")
     sub = p.add_subparsers(dest="trace_command", required=True)
     s = sub.add_parser("summary", help="format version, duration, GOMAXPROCS, goroutines, GC, busy-P share")

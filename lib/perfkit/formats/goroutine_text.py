@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ProfileError
-from ..model.profile import Profile
-from ..views.goroutines import _is_plumbing
+from ..model.frames import wait_site
 
 GOROUTINE_COLUMNS = ["goroutine", "state", "wait_minutes", "count", "leaf", "where", "frames", "files",
                      "created_by", "creator_goroutine"]
@@ -44,10 +42,6 @@ class Crash:
         g = self.crashing
         where = f" in goroutine {g['goroutine']} at {g['where']}" if g is not None else ""
         return f"{self.message}{where} ({len(self.goroutines)} goroutines dumped)"
-
-
-def _where(frames: tuple[str, ...]) -> str:
-    return next((f for f in frames if not _is_plumbing(f)), frames[-1] if frames else "")
 
 
 def parse_goroutines(text: str, source: str = "<dump>") -> pd.DataFrame:
@@ -95,7 +89,7 @@ def parse_goroutines(text: str, source: str = "<dump>") -> pd.DataFrame:
     df["files"] = df["files"].map(tuple)
     df["count"] = 1
     df["leaf"] = df["frames"].map(lambda f: f[0] if f else "")
-    df["where"] = df["frames"].map(_where)
+    df["where"] = df["frames"].map(wait_site)
     return df[GOROUTINE_COLUMNS]
 
 
@@ -116,25 +110,3 @@ def parse_crash(text: str, source: str = "<crash>") -> Crash | None:
     except ProfileError:
         gs = pd.DataFrame(columns=GOROUTINE_COLUMNS)
     return Crash(lines[start].strip(), header, gs)
-
-
-def goroutines_frame(profile: Profile) -> pd.DataFrame:
-    """A goroutine profile in the dump schema: one row per distinct stack, with its count."""
-    from ..views.tree import sample_stacks
-    if profile.sample_types[profile.sample_index(None)].type != "goroutine":
-        raise ProfileError(profile.source, "not a goroutine profile")
-    tr = sample_stacks(profile)
-    n = len(tr)
-    return pd.DataFrame({
-        "goroutine": pd.array([pd.NA] * n, dtype="Int64"), "state": [""] * n,
-        "wait_minutes": np.zeros(n, np.int64), "count": tr["value"].to_numpy(),
-        "leaf": tr["frames"].map(lambda f: f[0] if f else ""), "where": tr["frames"].map(_where),
-        "frames": tr["frames"], "files": [()] * n, "created_by": [""] * n,
-        "creator_goroutine": pd.array([pd.NA] * n, dtype="Int64"),
-    })[GOROUTINE_COLUMNS]
-
-
-def summarize(goroutines: pd.DataFrame, by: str = "where") -> pd.DataFrame:
-    """Goroutine counts by a column (where, leaf, state, created_by), largest first."""
-    out = goroutines.groupby(by, sort=False)["count"].sum().sort_values(ascending=False, kind="stable")
-    return out.rename("goroutines").reset_index()

@@ -12,12 +12,12 @@ from .chaos import ChaosResult, cpu_starved, http_ok, latency_summary
 from .dashboard import dashboard_exprs, load_dashboard
 from .locust import LocustResult, run_locust
 from .ports import LOOPBACK_HOSTS, free_port, host_port, port_open
-from .process import GoServer, ServerProcessError, build_go_binary, go_tool, lab_cache_dir
+from .process import GoServer, ServerProcessError, build_go_binary, lab_cache_dir
 from .prometheus import PromAPI, PrometheusError, PrometheusServer, find_prometheus_tool, generate_config
 from .promtool import CheckResult, PromtoolError, alert_table, promtool_check
 from .proxy import FaultProxy, ProxyStats
 
-__all__ = ["GoServer", "ServerProcessError", "build_go_binary", "go_tool", "lab_cache_dir",
+__all__ = ["GoServer", "ServerProcessError", "build_go_binary", "lab_cache_dir",
            "free_port", "host_port", "port_open", "LOOPBACK_HOSTS",
            "LocustResult", "run_locust", "CapacityResult", "capacity_search", "wrk_run", "WRK_DONE",
            "ChaosResult", "latency_summary", "http_ok", "cpu_starved", "FaultProxy", "ProxyStats",

@@ -9,7 +9,6 @@ directory. A crash in the process's output (panic, fatal error) is parsed with
 from __future__ import annotations
 
 import os
-import shutil
 import signal as _signal
 import subprocess
 import tempfile
@@ -20,27 +19,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import PerfkitError, ToolMissingError
+from ..toolchain import find_go
+from ..errors import PerfkitError
 from ..formats.goroutine_text import parse_crash
 from .ports import port_open
 
-GO_FALLBACK = "/usr/local/go/bin/go"     # Go's official tarball, often not on PATH
 CACHE_ENV = "PERFKIT_LAB_CACHE"
 
-__all__ = ["ServerProcessError", "GoServer", "go_tool", "build_go_binary", "lab_cache_dir"]
+__all__ = ["ServerProcessError", "GoServer", "build_go_binary", "lab_cache_dir"]
 
 
 class ServerProcessError(PerfkitError):
     """A server process could not be built, started or stopped."""
-
-
-def go_tool() -> str:
-    """The ``go`` command, or ToolMissingError."""
-    go = shutil.which("go") or (GO_FALLBACK if Path(GO_FALLBACK).exists() else None)
-    if go is None:
-        raise ToolMissingError("go", "the Go toolchain is needed to build the server "
-                               "(Debian: apt-get install golang-go, or https://go.dev/dl)")
-    return go
 
 
 def lab_cache_dir() -> Path:
@@ -66,7 +56,7 @@ def build_go_binary(src: str | os.PathLike, package: str = ".", out: str | os.Pa
     if not force and out.exists() and out.stat().st_mtime >= _newest_source(src):
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([go_tool(), "build", "-o", str(out), package], cwd=src, capture_output=True, text=True,
+    r = subprocess.run([find_go(), "build", "-o", str(out), package], cwd=src, capture_output=True, text=True,
                        timeout=timeout, env={**os.environ, **(env or {})})
     if r.returncode != 0:
         raise ServerProcessError(src, f"go build failed: {r.stderr.strip()[-2000:]}")

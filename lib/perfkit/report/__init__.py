@@ -17,11 +17,11 @@ candidates, is skipped with a message; the others still build. A notebook that r
 whose outputs contain warnings or tracebacks on stderr, fails its report (exit status 1).
 Every file is written atomically; re-running gives the same files.
 """
-from .build import EXECUTED_DIR, ReportResult, build_report, build_reports, main, write_index
+from .build import EXECUTED_DIR, ReportResult, build_report, build_reports, report_command, write_index
 from .config import PathResolution, Report, load_config, resolve_path_parameters, select_reports
 from .execute import execute_notebook, output_problems
 from .export import ReportError, export_html, export_markdown, external_references
 
 __all__ = ["Report", "ReportResult", "ReportError", "PathResolution", "load_config", "resolve_path_parameters",
            "select_reports", "build_report", "build_reports", "write_index", "execute_notebook",
-           "output_problems", "export_html", "export_markdown", "external_references", "EXECUTED_DIR", "main"]
+           "output_problems", "export_html", "export_markdown", "external_references", "EXECUTED_DIR", "report_command"]

@@ -1,5 +1,5 @@
 import sys
 
-from .build import main
+from .build import report_command
 
-sys.exit(main())
+sys.exit(report_command())

@@ -18,7 +18,7 @@ from .config import Report, load_config, resolve_path_parameters, select_reports
 from .execute import execute_notebook
 from .export import export_html, export_markdown, write_files_dir
 
-__all__ = ["ReportResult", "build_report", "build_reports", "write_index", "main", "EXECUTED_DIR"]
+__all__ = ["ReportResult", "build_report", "build_reports", "write_index", "report_command", "EXECUTED_DIR"]
 
 EXECUTED_DIR = "_executed"
 
@@ -154,7 +154,7 @@ def _parse_params(items: Sequence[str]) -> dict[str, object]:
     return params
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def report_command(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m perfkit.report",
         description="Execute notebooks with their parameters and export them as offline HTML (and markdown).")

@@ -5,19 +5,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
+from ..model.frames import wait_site
 from ..model.filter import Filters, checked_options
+from ..formats.goroutine_text import GOROUTINE_COLUMNS
 from ..model.profile import Profile
-from .nodes import package_of
 from .tree import sample_stacks
-
-# frames that say *how* a goroutine waits, not *where* in the program
-_PLUMBING = ("runtime", "internal/poll", "sync", "syscall", "internal/")
-
-
-def _is_plumbing(name: str) -> bool:
-    pkg = package_of(name)
-    return pkg.startswith(_PLUMBING) or pkg in ("sync/atomic",)
-
 
 @checked_options
 def goroutine_groups(profile: Profile, *, by: str = "leaf", filters: Filters | None = None) -> pd.DataFrame:
@@ -33,7 +25,7 @@ def goroutine_groups(profile: Profile, *, by: str = "leaf", filters: Filters | N
     elif by == "leaf":
         keys = tr["frames"].map(lambda f: f[0] if f else "<no stack>")
     else:
-        keys = tr["frames"].map(lambda f: next((x for x in f if not _is_plumbing(x)), f[-1] if f else "<no stack>"))
+        keys = tr["frames"].map(lambda f: wait_site(f) if f else "<no stack>")
     df = pd.DataFrame({by: keys, "goroutines": tr["value"]})
     df = df.groupby(by, sort=False)["goroutines"].sum().reset_index()
     df = df.sort_values(["goroutines", by], ascending=[False, True], kind="mergesort").reset_index(drop=True)
@@ -41,3 +33,18 @@ def goroutine_groups(profile: Profile, *, by: str = "leaf", filters: Filters | N
     df["pct"] = df["goroutines"] * 100.0 / total if total else np.nan
     df.attrs.update(total=total, source=profile.source)
     return df
+
+
+def goroutines_frame(profile: Profile) -> pd.DataFrame:
+    """A goroutine profile in the dump schema: one row per distinct stack, with its count."""
+    if profile.sample_types[profile.sample_index(None)].type != "goroutine":
+        raise OptionError(profile.source, "not a goroutine profile")
+    tr = sample_stacks(profile)
+    n = len(tr)
+    return pd.DataFrame({
+        "goroutine": pd.array([pd.NA] * n, dtype="Int64"), "state": [""] * n,
+        "wait_minutes": np.zeros(n, np.int64), "count": tr["value"].to_numpy(),
+        "leaf": tr["frames"].map(lambda f: f[0] if f else ""), "where": tr["frames"].map(wait_site),
+        "frames": tr["frames"], "files": [()] * n, "created_by": [""] * n,
+        "creator_goroutine": pd.array([pd.NA] * n, dtype="Int64"),
+    })[GOROUTINE_COLUMNS]

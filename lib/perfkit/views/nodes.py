@@ -2,33 +2,18 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import OptionError
+from ..model.frames import package_of
 from ..model.profile import FrameLines, Profile
 
 GRANULARITIES = ("functions", "files", "lines", "packages")
 
 # a Go package path ends at the first '.' after the last '/'
-_PKG_RE = re.compile(r"^((?:[^/]*/)*[^./]*(?:\.v\d+)?)[.]")   # gopkg.in/yaml.v2 keeps its .v2
-
-
-def package_of(name: str) -> str:
-    """Package of a function name: 'net/http.(*conn).serve' -> 'net/http'."""
-    if not name:
-        return name
-    if name.startswith("type:.") or name.startswith("type.."):
-        return "runtime"
-    if "::" in name and "/" not in name:            # C++
-        return name.split("::", 1)[0]
-    m = _PKG_RE.match(name)
-    return m.group(1) if m else name
-
-
 def _clean(path: str) -> str:
     return posixpath.normpath(path) if path else path
 
