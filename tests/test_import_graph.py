@@ -125,3 +125,36 @@ def test_public_api_is_curated():
     for entry in ("read_profile", "load_archive", "top", "Filters", "read_trace", "Scraper", "rate",
                   "histogram_quantile", "collect"):
         assert entry in perfkit.__all__
+
+
+PUBLIC_MODULES = {"perfkit", "perfkit.trace", "perfkit.analysis", "perfkit.render", "perfkit.style",
+                  "perfkit.metrics", "perfkit.lab", "perfkit.report", "wordgame_lab"}
+
+
+def _notebook_imports(path: Path) -> list[tuple[str, str | None]]:
+    """(module, name) for each import of perfkit or wordgame_lab in the notebook's code cells."""
+    out = []
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        for node in ast.walk(ast.parse("".join(cell["source"]))):
+            if isinstance(node, ast.Import):
+                out += [(a.name, None) for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                out += [(node.module, a.name) for a in node.names]
+    return [(m, n) for m, n in out if m.split(".")[0] in ("perfkit", "wordgame_lab")]
+
+
+@pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_import_only_public_names(notebook):
+    import importlib
+    bad = []
+    for module, name in _notebook_imports(notebook):
+        if name is None:
+            if module not in PUBLIC_MODULES:
+                bad.append(module)
+        elif f"{module}.{name}" in PUBLIC_MODULES:
+            continue
+        elif module not in PUBLIC_MODULES or name not in importlib.import_module(module).__all__:
+            bad.append(f"{module}.{name}")
+    assert bad == []
