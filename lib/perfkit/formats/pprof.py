@@ -254,9 +254,6 @@ def _samples(samples, k: int, nloc: int, loc_sorted, loc_order, S, source):
     return values, offsets, stack_locs, labels
 
 
-LABEL_COLUMNS = ["sample", "key", "str", "num", "num_unit"]
-
-
 def empty_labels() -> pd.DataFrame:
     return pd.DataFrame({"sample": np.zeros(0, np.int64), "key": np.zeros(0, object),
                          "str": np.zeros(0, object), "num": np.zeros(0, np.int64),
