@@ -108,14 +108,15 @@ def wordgame_binary(tmp_path_factory) -> Path:
 
 def test_installed_packages_come_from_the_new_venv_not_the_checkout(venv):
     site = venv.site_packages()
-    out = venv.run(venv.python, "-c", "import sys, perfkit, wordgame_lab, wordgame_lab.suite; "
+    out = venv.run(venv.python, "-c", "import sys, perfkit, wordgame_lab; "
                    "print(perfkit.__file__); print(wordgame_lab.__file__); print(wordgame_lab.suite_dir()); "
                    "print('\\n'.join(sys.path))")
     pk, wg, suite, *path = out.stdout.splitlines()
     for f in (pk, wg, suite):
         assert site in Path(f).resolve().parents, (f, site)
         assert ROOT not in Path(f).resolve().parents, f
-    assert not [p for p in path if p and Path(p).resolve() == ROOT or ROOT in Path(p or "/").resolve().parents]
+    on_path = [p for p in path if p and (Path(p).resolve() == ROOT or ROOT in Path(p).resolve().parents)]
+    assert not on_path, on_path
     assert (Path(suite) / "conftest.py").is_file() and (Path(suite) / "pytest.ini").is_file()
     for script in ("perfkit", "wordgame-lab"):
         assert (venv.bin / script).is_file(), script
