@@ -17,10 +17,10 @@ ifneq ($(wildcard $(GO_DIR)/go),)
 export PATH := $(GO_DIR):$(PATH)
 endif
 
-# Fast inner loop: lint and the tests not marked slow (no notebooks, browsers or long fuzzing).
+# Fast inner loop: lint and the tests marked neither slow nor oracle (no notebooks, long fuzzing or Go-tool oracles).
 check: setup
 	$(VENV_PY) -m ruff check lib tests bench wordgame/wordgame_lab
-	$(VENV_PY) -m pytest -q -m 'not slow' -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -q -m 'not slow and not oracle' -p no:cacheprovider $(PYTEST_ARGS)
 
 .PHONY: check setup test report bench clean distclean wordgame tools
 

@@ -141,7 +141,7 @@ def test_find_go(tmp_path, monkeypatch, go_bin):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("PERFKIT_GO", raising=False)
     monkeypatch.delenv("GOROOT", raising=False)
-    monkeypatch.setattr("perfkit.analysis.tls_cost.GO_INSTALL_DIR", str(tmp_path))
+    monkeypatch.setattr("perfkit.toolchain.GO_INSTALL_DIR", str(tmp_path))
     with pytest.raises(perfkit.ToolMissingError, match="PERFKIT_GO"):
         find_go()
     monkeypatch.setenv("PERFKIT_GO", go_bin)

@@ -81,6 +81,7 @@ def test_collect_refuses_missing_endpoint_and_non_empty_dir(server, tmp_path):
     assert (tmp_path / "c" / "keep").read_text() == "precious"
 
 
+@pytest.mark.slow
 def test_collect_cli(server, tmp_path):
     r = subprocess.run([sys.executable, "-m", "perfkit", "collect", server.admin_url, "-o", str(tmp_path / "x"),
                         "--seconds", "0.5", "--trace-seconds", "0.2"], capture_output=True, text=True, timeout=120)

@@ -20,8 +20,9 @@ import pytest
 from perfkit import metrics
 from perfkit.lab import PrometheusError, PrometheusServer, generate_config
 
-pytestmark = pytest.mark.skipif(shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists(),
-                                reason="prometheus missing (Debian: apt-get install prometheus)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists(),
+                                 reason="prometheus missing (Debian: apt-get install prometheus)")]
 
 BOUNDS = ("0.1", "0.5", "1", "+Inf")
 

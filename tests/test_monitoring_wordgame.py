@@ -32,7 +32,7 @@ if shutil.which("prometheus") is None and not Path("/usr/bin/prometheus").exists
     needs.append("prometheus missing (Debian: apt-get install prometheus)")
 if not (Path(__file__).resolve().parents[1] / "wordgame" / "go.mod").exists():
     needs.append("the wordgame server (wordgame/go.mod) is missing")
-pytestmark = pytest.mark.skipif(bool(needs), reason="; ".join(needs))
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(needs), reason="; ".join(needs))]
 
 
 @pytest.fixture(scope="module")

@@ -338,6 +338,7 @@ def test_browser_demo_report(built):
 
 
 # ---------------------------------------------------------------- the real notebooks
+@pytest.mark.slow
 @pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.name)
 def test_registered_report_builds(report, tmp_path, fleet_dir):
     if not Path(report.notebook).is_file():

@@ -6,6 +6,8 @@ import pytest
 from wordgame_lab import DefectiveServer, run_blackbox
 
 # Defect class -> the test that must report it, and a phrase of its finding.
+pytestmark = pytest.mark.slow     # make check leaves these out
+
 EXPECTED = {
     "404 for missing games": ("test_missing_game_is_404", "unknown id -> 500"),
     "plain-text errors": ("test_error_bodies_are_json", "text/plain"),

@@ -11,6 +11,8 @@ from perfkit.errors import PerfkitError
 from perfkit.lab import ChaosResult, FaultProxy, run_locust
 from wordgame_lab import Client, WordgameServer, run_all_chaos, run_load
 
+pytestmark = pytest.mark.slow     # make check leaves these out
+
 EXPERIMENTS = ("latency_injection", "fault_injection", "cpu_starvation", "abandon_soak", "kill9_under_load",
                "sigterm_under_load")
 
