@@ -2,11 +2,10 @@
 `wordgame-lab` command: black-box tests, load and capacity from the command line."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from perfkit.errors import PerfkitError
+from perfkit.cli import main as perfkit_main
 
 from .blackbox import run_blackbox
 from .load import run_load, wordgame_capacity
@@ -76,17 +75,8 @@ def _capacity(a) -> int:
 
 
 def main(argv=None) -> int:
-    """The ``wordgame-lab`` command: the same sub-commands as ``perfkit wordgame``."""
-    ap = argparse.ArgumentParser(prog="wordgame-lab", description="test, load and break a wordgame server")
-    _add_commands(ap.add_subparsers(dest="wordgame_cmd", required=True))
-    a = ap.parse_args(argv)
-    try:
-        return a.func(a)
-    except PerfkitError as e:
-        print(f"wordgame-lab: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    """The ``wordgame-lab`` command: ``perfkit wordgame`` under its own name (same commands and errors)."""
+    return perfkit_main(["wordgame", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
