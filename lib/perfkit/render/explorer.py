@@ -97,7 +97,7 @@ class Explorer:
         self._rest = {x.name: getattr(f, x.name) for x in fields(Filters) if x.name not in NAME_FILTERS}
 
         def cls(widget, name):
-            widget.add_class(f"pk-explore-{name}")
+            widget.add_class(f"pk-explore-{name}" if name else "pk-explore")
             return widget
         self.kind = cls(w.Dropdown(options=kinds, value=kind, description="profile"), "kind")
         self.sample = cls(w.Dropdown(description="sample"), "sample")
@@ -125,7 +125,7 @@ class Explorer:
             row(self.kind, self.sample, self.granularity, self.sort),
             row(self.regex["focus"], self.regex["ignore"]), row(self.regex["hide"], self.regex["show"]),
             self.msg,
-            w.HBox([w.VBox([w.HTML("<b>Top</b>"), self.table], layout=w.Layout(width="55%")),
+            w.HBox([w.VBox([w.HTML("<b>Top</b>"), self.table], layout=w.Layout(width="55%", overflow="auto")),
                     w.VBox([self.function, self.peek_html], layout=w.Layout(width="45%"))]),
             w.HTML("<b>Flame graph</b>"), self.flame_out,
             w.HTML("<b>Sandwich: callers above, callees below</b>"), self.sandwich_out,
