@@ -121,5 +121,8 @@ def test_explore_bad_input(archive, tmp_path):
         perfkit.explore(archive, kind="nope")
     with pytest.raises(OptionError):
         perfkit.explore(42)
-    e = perfkit.explore(str(archive.source), kind="heap")
+    with pytest.raises(OptionError, match="load it first"):
+        perfkit.explore(str(archive.source))
+    e = perfkit.explore(archive, kind="heap")
     assert e.kind.value == "heap"
+    assert perfkit.explore(archive.cpu).kind.options == ("profile",)

@@ -23,8 +23,6 @@ from dataclasses import fields
 import pandas as pd
 
 from ..errors import OptionError, PerfkitError
-from ..formats.archive import DebugArchive, load_archive
-from ..formats.pprof import read_profile
 from ..model.filter import Filters, apply_filters, checked_options
 from ..model.profile import Profile
 from ..style import format_value
@@ -50,13 +48,16 @@ _CSS = (
 )
 
 
+def _is_archive(obj) -> bool:
+    """A perfkit.DebugArchive (duck-typed: render does not import formats)."""
+    return isinstance(getattr(obj, "profiles", None), dict) and hasattr(obj, "__getitem__")
+
+
 def _as_source(obj):
-    if isinstance(obj, (Profile, DebugArchive)):
+    if isinstance(obj, Profile) or _is_archive(obj):
         return obj
-    if isinstance(obj, (str, os.PathLike)):
-        p = str(obj)
-        return load_archive(p) if os.path.isdir(p) or p.endswith((".tar.gz", ".tgz")) else read_profile(p)
-    raise OptionError(None, f"explore(): expected a Profile, a DebugArchive or a path, not {type(obj).__name__}")
+    hint = " (load it first: perfkit.load_archive or perfkit.read_profile)" if isinstance(obj, (str, os.PathLike)) else ""
+    raise OptionError(None, f"explore(): expected a Profile or a DebugArchive, not {type(obj).__name__}{hint}")
 
 
 def _html_out(html_text: str) -> tuple:
@@ -80,7 +81,7 @@ class Explorer:
         self.flame = self.sandwich_flame = None
         self.selected: str | None = None
         self.message = ""
-        if isinstance(self.source, DebugArchive):
+        if _is_archive(self.source):
             kinds = [k for k, p in self.source.profiles.items() if not p.is_empty]
             if not kinds:
                 raise OptionError(self.source.source, "explore(): the archive has no profile with samples")
@@ -135,7 +136,7 @@ class Explorer:
     # -- state ------------------------------------------------------------------------------------------
     @property
     def profile(self) -> Profile:
-        return self.source[self.kind.value] if isinstance(self.source, DebugArchive) else self.source
+        return self.source[self.kind.value] if _is_archive(self.source) else self.source
 
     @property
     def filters(self) -> Filters:
@@ -289,7 +290,7 @@ class Explorer:
 def explore(profile_or_archive, sample_index=None, *, kind: str | None = None, granularity: str = "functions",
             filters: Filters | None = None, nodecount: int = 40, source_dirs=(),
             min_fraction: float = 0.001) -> Explorer:
-    """Explore a profile, a debug archive (or a path to either) in the notebook, like ``go tool pprof -http``.
+    """Explore a profile or a debug archive in the notebook, like ``go tool pprof -http``.
 
     ``kind`` picks the archive's profile ("profile", "heap", ...); ``nodecount`` the table's rows;
     ``source_dirs``: where to look for source files whose recorded paths are not found as they are.

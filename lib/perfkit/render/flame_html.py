@@ -144,15 +144,15 @@ class InteractiveFlame:
             f'<div class="pk-flame-bar"><b class="pk-flame-title">{head}</b>'
             f'<input class="pk-flame-search" type="search" placeholder="search (regexp)" aria-label="search">'
             f'<button class="pk-flame-reset" type="button">Reset</button>'
-            + (f'<button class="pk-flame-sandwich" type="button" title="callers and callees of the clicked '
-               f'frame (key s)">Sandwich</button>' if self.kind == "flame" else "") +
+            + ('<button class="pk-flame-sandwich" type="button" title="callers and callees of the clicked '
+               'frame (key s)">Sandwich</button>' if self.kind == "flame" else "") +
             f'<span class="pk-flame-match"></span></div>'
             f'<div class="pk-flame-legend"></div>'
             f'<div class="pk-flame-body"{style}><svg class="pk-flame-svg" width="100%" height="0"></svg></div>'
-            + (f'<div class="pk-sandwich" style="display:none"><div class="pk-flame-bar">'
-               f'<b>Sandwich</b><span class="pk-sandwich-info"></span>'
-               f'<button class="pk-sandwich-close" type="button">Close</button></div>'
-               f'<svg class="pk-sandwich-svg" width="100%" height="0"></svg></div>' if self.kind == "flame" else "") +
+            + ('<div class="pk-sandwich" style="display:none"><div class="pk-flame-bar">'
+               '<b>Sandwich</b><span class="pk-sandwich-info"></span>'
+               '<button class="pk-sandwich-close" type="button">Close</button></div>'
+               '<svg class="pk-sandwich-svg" width="100%" height="0"></svg></div>' if self.kind == "flame" else "") +
             f'<div class="pk-flame-tooltip" style="display:none"></div>'
             f'<script type="application/json" class="pk-flame-data">{self._json}</script>'
             f"<script>{_JS.replace('__PK_ID__', uid)}</script>"
