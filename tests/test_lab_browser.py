@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import perfkit
+from perfkit.views.sandwich import sandwich
 
 ROOT = Path(__file__).resolve().parents[1]
 FN = "runtime.mallocgc"
@@ -123,10 +124,7 @@ def test_explorer_in_jupyterlab(lab, fleet_dir):
     assert top_focus != top_all and frames_focus < frames_all
     pk = perfkit.peek(cpu, regex=rf"^{re.escape(FN)}$", filters=f)
     callers = pk[pk.relation == "caller"]["name"].tolist()
-    sw = perfkit.sandwich(perfkit.apply_filters(cpu, f), function=FN) if hasattr(perfkit, "sandwich") else None
-    if sw is None:
-        from perfkit.views.sandwich import sandwich
-        sw = sandwich(perfkit.apply_filters(cpu, f), function=FN)
+    sw = sandwich(perfkit.apply_filters(cpu, f), function=FN)
     sw_callers = sorted(sw[(sw.side == "caller") & (sw.depth == 1)]["name"])
     assert callers and sorted(callers) == sw_callers
 

@@ -120,3 +120,24 @@ def test_sandwich_opened_from_python(bad, tmp_path):
         assert got["fn"] == FN and page.locator("div.pk-sandwich").is_visible()
         assert any(f["side"] == "caller" and f["name"] == "math/big.nat.expNNMontgomery" for f in got["frames"])
         assert page.console_errors == []
+
+
+def test_sandwich_hooks_in_the_html(bad, fleet_dir):
+    page = interactive_flame(bad, sandwich=FN).html_page()
+    assert 'class="pk-flame-sandwich"' in page and 'class="pk-sandwich"' in page and f'"sandwich":"{FN}"' in page
+    normal = perfkit.read_profile(fleet_dir / "pprof-normal" / "profile")
+    assert '<button class="pk-flame-sandwich"' not in perfkit.interactive_diff_flame(normal, bad).html_page()
+
+
+@pytest.mark.slow
+def test_sandwich_of_an_inverted_graph(bad, tmp_path):
+    from browser import open_page
+    path = tmp_path / "inverted.html"
+    interactive_flame(bad, inverted=True, min_fraction=0, sandwich=FN).save(path)
+    with open_page(path) as page:
+        got = _sw(page)
+        assert got["total"] == _cum(bad, FN)[0]
+        callers = {f["name"]: f["value"] for f in got["frames"] if f["side"] == "caller" and f["depth"] == 1}
+        callees = {f["name"]: f["value"] for f in got["frames"] if f["side"] == "callee" and f["depth"] == 1}
+        assert callers == _peek(bad, FN, "caller") and callees == _peek(bad, FN, "callee")
+        assert page.console_errors == []

@@ -56,7 +56,8 @@ def _is_archive(obj) -> bool:
 def _as_source(obj):
     if isinstance(obj, Profile) or _is_archive(obj):
         return obj
-    hint = " (load it first: perfkit.load_archive or perfkit.read_profile)" if isinstance(obj, (str, os.PathLike)) else ""
+    hint = (" (load it first: perfkit.load_archive or perfkit.read_profile)"
+            if isinstance(obj, (str, os.PathLike)) else "")
     raise OptionError(None, f"explore(): expected a Profile or a DebugArchive, not {type(obj).__name__}{hint}")
 
 

@@ -211,6 +211,8 @@ def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001
     payload["legend"] = [[s, subs.color(s)] for s in seen]
     if sandwich:
         payload["sandwich"] = str(sandwich)
+    if inverted:
+        payload["inv"] = 1
     return InteractiveFlame(lay, payload, title=title, height=height)
 
 
@@ -445,7 +447,9 @@ function init(root){
         if(e.d>maxd)maxd=e.d;});
       return {es:es,maxd:maxd};
     }
-    var U=lay(up),L=lay(down),col=D.colors[D.c[S.indexOf(name)>=0?ord.filter(function(x){return outer[x]===x;})[0]:0]];
+    var U=lay(up),L=lay(down);
+    if(D.inv){var T=U;U=L;L=T;}   // an inverted graph's ancestors are callees, its descendants callers
+    var col=D.colors[D.c[S.indexOf(name)>=0?ord.filter(function(x){return outer[x]===x;})[0]:0]];
     swsvg.setAttribute("height",String((U.maxd+L.maxd+1)*ROW));
     function draw(e,side,y,color){
       var el=mk(-1,e.name,color);el.setAttribute("class","pk-sw-frame");el.removeAttribute("data-i");
