@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -177,3 +178,52 @@ def test_explorer_in_jupyterlab(lab, fleet_dir):
         page.screenshot(path=str(lab["log"].with_suffix(".done.png")), full_page=True)
         assert page.console_errors == [], page.console_errors
         assert page.blocked == [], page.blocked
+
+
+def test_make_lab_serves_notebooks_with_the_venv_kernel():
+    """`make lab` (its own recipe; setup is taken as done): the printed URL and token work, notebooks/ is the root,
+    and the default kernel runs this venv's Python."""
+    import shutil
+    import signal
+    if sys.prefix == sys.base_prefix or shutil.which("make") is None:
+        pytest.skip("needs make and a virtual environment (the project's .venv)")
+    port = _free_port()
+    proc = subprocess.Popen(["make", "-s", "-o", "setup", "lab", f"VENV={sys.prefix}", f"LAB_PORT={port}"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        url, deadline = None, time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/lab\?token=([0-9a-f]+)", line)
+            if m:
+                url = m
+        assert url, "make lab printed no URL"
+        base, token = url.group(1), url.group(2)
+        assert base.endswith(f":{port}")
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=2) as r:
+                    status = json.load(r)
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert status is not None, "the server did not answer"
+        names = {c["name"] for c in status["content"]}
+        assert {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} <= names
+        with urllib.request.urlopen(f"{base}/api/kernelspecs?token={token}", timeout=5) as r:
+            specs = json.load(r)
+        assert specs["default"] == "perfkit"
+        assert Path(specs["kernelspecs"]["perfkit"]["spec"]["argv"][0]).resolve() == Path(sys.executable).resolve()
+        with pytest.raises(urllib.error.HTTPError):      # the token is required
+            urllib.request.urlopen(f"{base}/api/contents", timeout=5)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
