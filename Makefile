@@ -22,7 +22,7 @@ check: setup
 	$(VENV_PY) -m ruff check lib tests bench wordgame/wordgame_lab
 	$(VENV_PY) -m pytest -q -m 'not slow and not oracle' -p no:cacheprovider $(PYTEST_ARGS)
 
-.PHONY: check setup test report bench clean distclean wordgame tools
+.PHONY: check setup test report bench clean distclean wordgame tools lab
 
 setup: $(STAMP)
 	@bash scripts/check-tools.sh
@@ -50,6 +50,17 @@ test: setup
 		go test -run='^$$' -fuzz=FuzzGuessHandler -fuzztime=$(FUZZTIME) ./internal/server; \
 	fi
 	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+# JupyterLab on 127.0.0.1 with notebooks/ open and this .venv as the "perfkit (.venv)" kernel; prints the URL.
+LAB_PORT ?=
+lab: setup
+	$(VENV_PY) -m ipykernel install --sys-prefix --name perfkit --display-name "perfkit (.venv)" >/dev/null
+	@port="$(LAB_PORT)"; [ -n "$$port" ] || port=$$($(VENV_PY) -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	token=$$($(VENV_PY) -c 'import secrets; print(secrets.token_hex(24))'); \
+	echo "JupyterLab: http://127.0.0.1:$$port/lab?token=$$token"; \
+	exec $(VENV)/bin/jupyter lab --no-browser --ip 127.0.0.1 --port "$$port" --ServerApp.port_retries=0 --allow-root \
+		--ServerApp.root_dir=notebooks --IdentityProvider.token="$$token" \
+		--MultiKernelManager.default_kernel_name=perfkit
 
 report: setup
 	$(VENV_PY) -m perfkit.report --config notebooks/reports.toml

@@ -82,3 +82,34 @@ def open_page(path: str | os.PathLike, *, width: int = 1200, height: int = 900):
             yield rec
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def open_url(url: str, *, width: int = 1400, height: int = 1000, allowed_hosts=("127.0.0.1",)):
+    """Open an http URL (a local server) in headless Chromium; yields a ``Recorded`` page.
+
+    Requests to hosts other than ``allowed_hosts`` are aborted and listed in ``page.blocked``.
+    """
+    exe = chromium_or_skip()
+    from urllib.parse import urlsplit
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, headless=True, args=ARGS)
+        try:
+            ctx = browser.new_context(viewport={"width": width, "height": height})
+            page = ctx.new_page()
+            rec = Recorded(page, url)
+            rec.blocked = []
+
+            def gate(route):
+                u = route.request.url
+                if u.startswith(("data:", "blob:")) or urlsplit(u).hostname in allowed_hosts:
+                    route.continue_()
+                else:
+                    rec.blocked.append(u)
+                    route.abort()
+            page.route("**/*", gate)
+            page.goto(url, wait_until="load")
+            yield rec
+        finally:
+            browser.close()

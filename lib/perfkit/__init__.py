@@ -44,6 +44,7 @@ _LAZY = {
     "delta_bars": "render.charts", "goroutines_side_by_side": "render.charts",
     "heap_side_by_side": "render.charts", "subsystem_bars": "render.charts",
     "p_timeline": "render.tracecharts",
+    "explore": "render.explorer",
 }
 
 

@@ -6,6 +6,7 @@ it drew in ``.perfkit_data``, a DataFrame. Colours and units come from :mod:`per
 """
 from .callgraph import CallGraph, call_graph
 from .charts import delta_bars, goroutines_side_by_side, heap_side_by_side, subsystem_bars
+from .explorer import Explorer, explore
 from .flame_html import InteractiveFlame, flame_page, interactive_diff_flame, interactive_flame
 from .flame_static import StaticFigure, diff_colors, diff_flame_graph, flame_graph, new_figure, save_figure
 from .tracecharts import p_timeline
@@ -13,4 +14,4 @@ from .tracecharts import p_timeline
 __all__ = ["CallGraph", "call_graph", "delta_bars", "goroutines_side_by_side", "heap_side_by_side",
            "subsystem_bars", "InteractiveFlame", "flame_page", "interactive_diff_flame", "interactive_flame",
            "StaticFigure", "diff_colors", "diff_flame_graph", "flame_graph", "new_figure", "save_figure",
-           "p_timeline"]
+           "p_timeline", "Explorer", "explore"]

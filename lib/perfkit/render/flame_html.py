@@ -25,6 +25,21 @@ DOM hooks (stable, used by the browser tests):
 Clicking a frame zooms into it (it becomes full width, its ancestors stay
 visible at full width, everything else is hidden); clicking the root frame or
 Reset restores the whole graph.
+
+Sandwich view (plain flame graphs): ``button.pk-flame-sandwich`` (or the key
+``s`` over the graph) opens ``div.pk-sandwich`` for the last clicked
+frame's function, or, with nothing clicked, the heaviest function matching the
+search box. It draws the function once (``svg.pk-sw-frame[data-side=focus]``)
+with all its callers above it (``data-side=caller``, nearest first) and all its
+callees below it (``data-side=callee``), merged across every call site: each
+stack counts from its outermost occurrence of the function, so the centre's
+width is the function's cum. Every sandwich frame has ``data-name``,
+``data-depth`` and ``data-value``; ``span.pk-sandwich-info`` says the value,
+and the container's ``data-sandwich`` the function. Clicking a sandwich frame
+re-centres on it; ``button.pk-sandwich-close`` closes the view. The layout's
+small frames are merged (``min_fraction``), so the sandwich is exact only for
+what the graph draws: ``min_fraction=0`` keeps everything.
+``interactive_flame(..., sandwich=NAME)`` opens the view on NAME.
 """
 from __future__ import annotations
 
@@ -129,9 +144,15 @@ class InteractiveFlame:
             f'<div class="pk-flame-bar"><b class="pk-flame-title">{head}</b>'
             f'<input class="pk-flame-search" type="search" placeholder="search (regexp)" aria-label="search">'
             f'<button class="pk-flame-reset" type="button">Reset</button>'
+            + ('<button class="pk-flame-sandwich" type="button" title="callers and callees of the clicked '
+               'frame (key s)">Sandwich</button>' if self.kind == "flame" else "") +
             f'<span class="pk-flame-match"></span></div>'
             f'<div class="pk-flame-legend"></div>'
             f'<div class="pk-flame-body"{style}><svg class="pk-flame-svg" width="100%" height="0"></svg></div>'
+            + ('<div class="pk-sandwich" style="display:none"><div class="pk-flame-bar">'
+               '<b>Sandwich</b><span class="pk-sandwich-info"></span>'
+               '<button class="pk-sandwich-close" type="button">Close</button></div>'
+               '<svg class="pk-sandwich-svg" width="100%" height="0"></svg></div>' if self.kind == "flame" else "") +
             f'<div class="pk-flame-tooltip" style="display:none"></div>'
             f'<script type="application/json" class="pk-flame-data">{self._json}</script>'
             f"<script>{_JS.replace('__PK_ID__', uid)}</script>"
@@ -167,8 +188,11 @@ def flame_page(*graphs: InteractiveFlame, title: str = "perfkit flame graphs") -
 @checked_options
 def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001, inverted: bool = False,
                       subsystems=None, title: str | None = None, height: int | None = None,
-                      filters: Filters | None = None) -> InteractiveFlame:
-    """Interactive flame graph of a profile (coloured by subsystem: a mapping or :class:`perfkit.Subsystems`)."""
+                      sandwich: str | None = None, filters: Filters | None = None) -> InteractiveFlame:
+    """Interactive flame graph of a profile (coloured by subsystem: a mapping or :class:`perfkit.Subsystems`).
+
+    ``sandwich``: a function name whose sandwich view (callers above, callees below) is open from the start.
+    """
     subs = as_subsystems(subsystems)
     lay = flame_layout(profile, sample_index, min_fraction=min_fraction, inverted=inverted, subsystems=subs,
                        filters=filters)
@@ -185,6 +209,10 @@ def interactive_flame(profile, sample_index=None, *, min_fraction: float = 0.001
     payload["s"] = _nums(lay["self"])
     seen = dict.fromkeys(lay["subsystem"])
     payload["legend"] = [[s, subs.color(s)] for s in seen]
+    if sandwich:
+        payload["sandwich"] = str(sandwich)
+    if inverted:
+        payload["inv"] = 1
     return InteractiveFlame(lay, payload, title=title, height=height)
 
 
@@ -245,6 +273,11 @@ _CSS = (
     ".pk-flame-tooltip{position:absolute;z-index:10;pointer-events:none;background:#fffff0;"
     "border:1px solid #999;padding:4px 6px;max-width:600px;word-break:break-all;box-shadow:0 1px 4px #0003}"
     ".pk-flame-tooltip .pk-tt-name{font-weight:600;margin-bottom:2px}"
+    ".pk-sandwich{margin-top:8px;border-top:1px solid #ccc;padding-top:4px}"
+    ".pk-sandwich-info{color:#333}"
+    ".pk-sw-frame{cursor:pointer}"
+    ".pk-sw-frame text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#111;pointer-events:none}"
+    ".pk-sw-frame:hover rect{stroke:#000;stroke-width:1}"
 )
 
 _JS = r"""(function(){
@@ -324,7 +357,7 @@ function init(root){
   function frameOf(t){while(t&&t!==svg){if(t.classList&&t.classList.contains("pk-frame"))return t;t=t.parentNode;}return null;}
   svg.addEventListener("click",function(ev){
     var f=frameOf(ev.target);if(!f)return;var k=+f.getAttribute("data-i");
-    place(k<0||k===zoomed?-1:k);
+    chosen=k;place(k<0||k===zoomed?-1:k);
   });
   root.querySelector("button.pk-flame-reset").addEventListener("click",function(){place(-1);});
   // tooltip
@@ -381,6 +414,80 @@ function init(root){
     root.setAttribute("data-match-pct",q?(100*sum/TOTAL).toFixed(4):"");
   }
   input.addEventListener("input",function(){search(input.value);});
+  // sandwich: callers above, callees below, merged across every call site (outermost occurrence per stack)
+  var sw=root.querySelector("div.pk-sandwich"), chosen=-1;
+  function sandwich(name){
+    if(!sw)return;
+    var swsvg=sw.querySelector("svg.pk-sandwich-svg"), info=sw.querySelector(".pk-sandwich-info");
+    while(swsvg.firstChild)swsvg.removeChild(swsvg.firstChild);
+    if(!name){sw.style.display="none";root.removeAttribute("data-sandwich");return;}
+    sw.style.display="";root.setAttribute("data-sandwich",name);
+    var fi=S.indexOf(name),ord=[],j,k;
+    for(j=0;j<n;j++)ord.push(j);
+    ord.sort(function(a,b){return DEP[a]-DEP[b]||a-b;});
+    var outer=new Int32Array(n),ckey=new Array(n),C=0,up={},down={};
+    function add(map,key,pkey,nm,d,v){var e=map[key];if(!e)e=map[key]={k:key,p:pkey,name:nm,d:d,v:0};e.v+=v;}
+    for(var q=0;q<n;q++){
+      j=ord[q];var pj=P[j],o=(pj>=0&&outer[pj]>=0)?outer[pj]:(D.n[j]===fi?j:-1);outer[j]=o;
+      if(o<0)continue;
+      if(o===j){
+        C+=W[j];ckey[j]="";var key="",d=0;
+        for(k=P[j];k>=0;k=P[k]){var pk=key;key=key+"\u001f"+S[D.n[k]];d++;add(up,key,pk,S[D.n[k]],d,W[j]);}
+      }else{
+        var pk2=ckey[pj];ckey[j]=pk2+"\u001f"+S[D.n[j]];
+        add(down,ckey[j],pk2,S[D.n[j]],ckey[j].split("\u001f").length-1,W[j]);
+      }
+    }
+    if(fi<0||C<=0){info.textContent=name+": not in this graph";sw.setAttribute("data-total","0");
+      swsvg.setAttribute("height","0");return;}
+    function lay(map){ // x within the centre: children side by side by name, in their parent's span
+      var es=Object.keys(map).map(function(x){return map[x];}),xs={"":0},next={},maxd=0;
+      es.sort(function(a,b){return a.d-b.d||(a.name<b.name?-1:a.name>b.name?1:0);});
+      es.forEach(function(e){var base=(e.p in next)?next[e.p]:xs[e.p];e.x=base;next[e.p]=base+e.v;xs[e.k]=e.x;
+        if(e.d>maxd)maxd=e.d;});
+      return {es:es,maxd:maxd};
+    }
+    var U=lay(up),L=lay(down);
+    if(D.inv){var T=U;U=L;L=T;}   // an inverted graph's ancestors are callees, its descendants callers
+    var col=D.colors[D.c[S.indexOf(name)>=0?ord.filter(function(x){return outer[x]===x;})[0]:0]];
+    swsvg.setAttribute("height",String((U.maxd+L.maxd+1)*ROW));
+    function draw(e,side,y,color){
+      var el=mk(-1,e.name,color);el.setAttribute("class","pk-sw-frame");el.removeAttribute("data-i");
+      el.setAttribute("data-side",side);el.setAttribute("data-depth",String(e.d));el.setAttribute("data-value",String(e.v));
+      el.setAttribute("x",(e.x/C*100).toFixed(4)+"%");el.setAttribute("width",(e.v/C*100).toFixed(4)+"%");
+      el.setAttribute("y",String(y));
+      var tt=document.createElementNS(SVGNS,"title");
+      tt.textContent=e.name+"\n"+fmt(e.v)+" \u2014 "+pct(e.v,C)+" of "+name+", "+pct(e.v,TOTAL)+" of total";
+      el.appendChild(tt);swsvg.appendChild(el);
+    }
+    U.es.forEach(function(e){draw(e,"caller",(U.maxd-e.d)*ROW,"#f2c38b");});
+    draw({name:name,d:0,v:C,x:0},"focus",U.maxd*ROW,col||"#e8a33c");
+    L.es.forEach(function(e){draw(e,"callee",(U.maxd+e.d)*ROW,"#9cc7e8");});
+    sw.setAttribute("data-total",String(C));
+    var nc=U.es.filter(function(e){return e.d===1;}).length,ne=L.es.filter(function(e){return e.d===1;}).length;
+    info.textContent=name+" \u2014 "+fmt(C)+" ("+pct(C,TOTAL)+" of total), "+nc+" direct caller"+(nc===1?"":"s")+", "+
+      ne+" direct callee"+(ne===1?"":"s");
+  }
+  function pick(){
+    if(chosen>=0)return S[D.n[chosen]];
+    var q=input.value;if(!q)return null;
+    if(S.indexOf(q)>=0)return q;
+    var re=null;try{re=new RegExp(q);}catch(err){re=null;}
+    var best=null,bw=-1,tot={};
+    for(var j=0;j<n;j++){var nm=S[D.n[j]];if(re?re.test(nm):nm.indexOf(q)>=0){tot[nm]=(tot[nm]||0)+W[j];}}
+    Object.keys(tot).forEach(function(k){if(tot[k]>bw){bw=tot[k];best=k;}});
+    return best;
+  }
+  if(sw){
+    root.querySelector("button.pk-flame-sandwich").addEventListener("click",function(){sandwich(pick());});
+    sw.querySelector("button.pk-sandwich-close").addEventListener("click",function(){sandwich(null);});
+    sw.querySelector("svg.pk-sandwich-svg").addEventListener("click",function(ev){
+      var t=ev.target;while(t&&!(t.classList&&t.classList.contains("pk-sw-frame")))t=t.parentNode;
+      if(t)sandwich(t.getAttribute("data-name"));});
+    root.setAttribute("tabindex","0");
+    root.addEventListener("keydown",function(ev){if(ev.key==="s"&&ev.target!==input){sandwich(pick());}});
+    if(D.sandwich)sandwich(D.sandwich);
+  }
 }
 var root=(cs&&cs.parentNode&&cs.parentNode.id===ID)?cs.parentNode:document.getElementById(ID);
 if(root)init(root);
