@@ -98,7 +98,7 @@ def test_library_never_imports_the_wordgame_package():
 def test_import_perfkit_stays_light():
     code = ("import sys, json, perfkit; "
             "print(json.dumps(sorted(m for m in ('matplotlib', 'graphviz', 'locust', 'gevent', 'playwright', "
-            "'wordgame_lab', 'google.protobuf', 'IPython') if m in sys.modules)))")
+            "'wordgame_lab', 'google.protobuf', 'IPython', 'ipywidgets') if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []
 

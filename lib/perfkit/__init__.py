@@ -28,6 +28,8 @@ from .views.flame import diff_flame_layout, flame_layout
 from .views.goroutines import goroutine_groups, goroutines_frame
 from .views.graph import edges, peek
 from .views.normalize import cores_used, per_second
+from .views.sandwich import sandwich
+from .views.source import source_lines
 from .views.subsystems import DEFAULT_SUBSYSTEMS, Subsystems, subsystem_breakdown
 from .views.top import top
 from .views.tree import call_tree, sample_stacks
@@ -68,7 +70,7 @@ __all__ = [
     # views
     "top", "peek", "edges", "call_tree", "sample_stacks", "diff", "goroutine_groups", "cores_used", "per_second",
     "flame_layout", "diff_flame_layout", "Subsystems", "DEFAULT_SUBSYSTEMS", "subsystem_breakdown",
-    "to_folded", "write_folded", "to_speedscope", "write_speedscope",
+    "to_folded", "write_folded", "to_speedscope", "write_speedscope", "sandwich", "source_lines",
     # metrics
     "Scraper", "rate", "increase", "sum_by", "histogram_quantile",
     # style and tools
