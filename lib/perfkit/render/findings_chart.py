@@ -1,0 +1,126 @@
+"""The chart that shows one triage finding (:func:`perfkit.analysis.triage`), chosen by its kind.
+
+:func:`finding_chart` only draws what the archive holds: a finding about the trace gets a
+P timeline when there is a trace, a finding about the CPU a flame graph of the part of the
+profile it names, a finding about goroutines the goroutines by wait site (next to the
+baseline's when there is one). When the archive lacks what a kind's chart needs, it
+returns None and :func:`finding_chart_note` says why.
+"""
+from __future__ import annotations
+
+import re
+
+from ..formats.runtime_trace import read_trace
+from ..model.filter import Filters
+from ..trace import blocking_profile
+from .charts import goroutines_side_by_side, subsystem_bars
+from .flame_static import StaticFigure, flame_graph
+from .tracecharts import p_timeline
+
+__all__ = ["finding_chart", "finding_chart_note", "FINDING_FOCUS"]
+
+# what part of the CPU profile a kind is about (a pprof focus regex)
+FINDING_FOCUS = {
+    "tls-handshakes": r"^crypto/tls\.\(\*Conn\)\.(serverHandshake|clientHandshake|HandshakeContext|Handshake)$",
+    "syscall-heavy": r"^(syscall\.|runtime\.(entersyscall|exitsyscall|syscall)|internal/runtime/syscall\.)",
+    "lock-contention": r"^(sync\.|runtime\.(lock2|unlock2|semacquire|semrelease|sync_runtime_Sem))",
+    "gc-pressure": r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|mallocgc|bgsweep|gcDrain)",
+}
+_TRACE_KINDS = ("cpu-saturation", "scheduler-latency")
+_GOROUTINE_KINDS = ("connection-churn", "goroutine-leak", "blocking-io", "profiling-disabled")
+
+
+def _has_samples(archive, kind: str) -> bool:
+    return archive is not None and kind in archive and not archive[kind].is_empty
+
+
+def _label(archive, fallback: str) -> str:
+    src = str(getattr(archive, "source", "") or "").rstrip("/")
+    name = src.rsplit("/", 1)[-1]
+    return name.removesuffix(".tar.gz") or fallback
+
+
+def _pair(archive, baseline, kind: str) -> dict:
+    """{label: profile} of the archive and, when it has one, the baseline (baseline first)."""
+    out = {}
+    if _has_samples(baseline, kind):
+        out[f"baseline: {_label(baseline, 'baseline')}"] = baseline[kind]
+    if _has_samples(archive, kind):
+        out[_label(archive, "archive")] = archive[kind]
+    return out
+
+
+def _named_function(finding) -> str | None:
+    """The function a hot-function finding names: its first evidence value that is a string."""
+    return next((e.value for e in finding.evidence if isinstance(e.value, str) and e.value), None)
+
+
+def _traces(archive, baseline) -> dict:
+    out = {}
+    for a, fb in ((baseline, "baseline"), (archive, "archive")):
+        if a is not None and a.trace is not None:
+            out[(f"baseline: {_label(a, fb)}" if a is baseline else _label(a, fb))] = read_trace(a.trace)
+    return out
+
+
+def finding_chart_note(finding, archive, baseline=None) -> str:
+    """Why :func:`finding_chart` draws nothing for this finding ("" when it draws one)."""
+    kind = finding.kind
+    if kind in _TRACE_KINDS and archive.trace is None and not _has_samples(archive, "profile"):
+        return "no runtime trace and no CPU samples in the archive: nothing to draw"
+    if kind in _GOROUTINE_KINDS and not _has_samples(archive, "goroutine"):
+        return "no goroutine profile in the archive: nothing to draw"
+    if kind in FINDING_FOCUS or kind == "hot-function":
+        if kind == "lock-contention" and (_has_samples(archive, "mutex") or _has_samples(archive, "block")):
+            return ""
+        if not _has_samples(archive, "profile"):
+            return "no CPU samples in the archive: nothing to draw"
+    return ""
+
+
+def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
+    """The chart that shows ``finding`` (a :class:`perfkit.analysis.Finding`) in ``archive``.
+
+    ``archive`` and ``baseline`` are :class:`perfkit.DebugArchive` objects. By kind:
+
+    * ``cpu-saturation``, ``scheduler-latency``: the trace's P timeline (the baseline's above it);
+      without a trace, the CPU per second by subsystem;
+    * ``tls-handshakes``, ``syscall-heavy``, ``gc-pressure``: a flame graph of the CPU profile focused on
+      the functions the kind is about (:data:`FINDING_FOCUS`);
+    * ``lock-contention``: the mutex (else block) profile's flame graph when it has samples, else the
+      CPU flame graph focused on lock slow paths;
+    * ``hot-function``: the CPU flame graph focused on the function the evidence names;
+    * ``connection-churn``, ``goroutine-leak``, ``profiling-disabled``: goroutines by wait site, baseline
+      beside; ``blocking-io``: the trace's network-blocking profile as a flame graph when there is a trace
+      with such events, else goroutines by wait site.
+
+    Returns None when the archive lacks what the chart needs (:func:`finding_chart_note` says what).
+    """
+    kind = finding.kind
+    if finding_chart_note(finding, archive, baseline):
+        return None
+    title = f"{kind}: {finding.title}"
+    if kind in _TRACE_KINDS:
+        traces = _traces(archive, baseline)
+        if archive.trace is not None:
+            fig = p_timeline(traces)
+            fig.suptitle(title, fontsize=10, x=0.01, ha="left")
+            return fig
+        return subsystem_bars(_pair(archive, baseline, "profile"), per_second=True)
+    if kind == "blocking-io" and archive.trace is not None:
+        net = blocking_profile(read_trace(archive.trace), "net")
+        if not net.is_empty:
+            return flame_graph(net, title=f"{title} (time blocked on the network, from the trace)")
+    if kind in _GOROUTINE_KINDS:
+        return goroutines_side_by_side(_pair(archive, baseline, "goroutine"), by="where", n=12)
+    if kind == "lock-contention":
+        for k in ("mutex", "block"):
+            if _has_samples(archive, k):
+                return flame_graph(archive[k], "delay", title=f"{title} ({k} profile)")
+    if kind == "hot-function":
+        fn = _named_function(finding)
+        filters = Filters(focus="^" + re.escape(fn) + "$") if fn else None
+        return flame_graph(archive.cpu, title=title, filters=filters)
+    if kind in FINDING_FOCUS:
+        return flame_graph(archive.cpu, title=title, filters=Filters(focus=FINDING_FOCUS[kind]))
+    return flame_graph(archive.cpu, title=title) if _has_samples(archive, "profile") else None
