@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ..formats.runtime_trace import read_trace
 from ..model.filter import Filters
-from ..trace import blocking_profile
+from ..trace import blocking_profile, read_trace
 from .charts import goroutines_side_by_side, subsystem_bars
 from .flame_static import StaticFigure, flame_graph
 from .tracecharts import p_timeline
