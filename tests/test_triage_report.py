@@ -60,6 +60,7 @@ def fleet_report(tmp_path_factory, fleet_dir):
     return path, analysis.triage(fleet_dir / "pprof-bad-cpu", fleet_dir / "pprof-normal")
 
 
+@pytest.mark.slow            # executes the triage notebook (10-20 s)
 def test_fleet_triage_report_is_self_contained(fleet_report):
     path, tri = fleet_report
     page = path.read_text(encoding="utf-8")
@@ -76,6 +77,7 @@ def test_fleet_triage_report_is_self_contained(fleet_report):
     assert "hide-report" not in page and "Traceback" not in page
 
 
+@pytest.mark.slow            # executes the triage notebook (10-20 s)
 def test_fleet_triage_report_in_chromium(fleet_report):
     from browser import open_page
     path, tri = fleet_report
@@ -86,6 +88,7 @@ def test_fleet_triage_report_in_chromium(fleet_report):
         assert page.foreign_requests() == [], page.requests
 
 
+@pytest.mark.slow            # executes the triage notebook (10-20 s)
 def test_archive_without_trace_or_cpu_still_builds(tmp_path, fleet_dir):
     """Only some members of the bad archive: no `profile`, no `trace`; `block` and `mutex` are empty."""
     part = tmp_path / "partial"

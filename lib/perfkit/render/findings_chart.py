@@ -12,6 +12,7 @@ import re
 
 from ..model.filter import Filters
 from ..trace import blocking_profile, read_trace
+from ..views.top import top
 from .charts import goroutines_side_by_side, subsystem_bars
 from .flame_static import StaticFigure, flame_graph
 from .tracecharts import p_timeline
@@ -49,9 +50,15 @@ def _pair(archive, baseline, kind: str) -> dict:
     return out
 
 
-def _named_function(finding) -> str | None:
-    """The function a hot-function finding names: its first evidence value that is a string."""
-    return next((e.value for e in finding.evidence if isinstance(e.value, str) and e.value), None)
+def _named_function(finding, cpu) -> str | None:
+    """The function a hot-function finding names: the CPU profile's function with the largest flat value whose
+    name appears in the finding's title or evidence (a string value or a label)."""
+    texts = [finding.title] + [e.label for e in finding.evidence] + \
+        [e.value for e in finding.evidence if isinstance(e.value, str)]
+    for name in top(cpu)["name"]:
+        if any(name in t for t in texts):
+            return name
+    return None
 
 
 def _traces(archive, baseline) -> dict:
@@ -88,7 +95,7 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
       the functions the kind is about (:data:`FINDING_FOCUS`);
     * ``lock-contention``: the mutex (else block) profile's flame graph when it has samples, else the
       CPU flame graph focused on lock slow paths;
-    * ``hot-function``: the CPU flame graph focused on the function the evidence names;
+    * ``hot-function``: the CPU flame graph focused on the function the finding names;
     * ``connection-churn``, ``goroutine-leak``, ``profiling-disabled``: goroutines by wait site, baseline
       beside; ``blocking-io``: the trace's network-blocking profile as a flame graph when there is a trace
       with such events, else goroutines by wait site.
@@ -117,7 +124,7 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
             if _has_samples(archive, k):
                 return flame_graph(archive[k], "delay", title=f"{title} ({k} profile)")
     if kind == "hot-function":
-        fn = _named_function(finding)
+        fn = _named_function(finding, archive.cpu)
         filters = Filters(focus="^" + re.escape(fn) + "$") if fn else None
         return flame_graph(archive.cpu, title=title, filters=filters)
     if kind in FINDING_FOCUS:
