@@ -123,6 +123,9 @@ def test_finding_chart_per_kind(fleet_dir, tmp_path):
         f = analysis.Finding(kind=kind, severity="info", title=f"a {kind} finding", evidence=(), explanation="",
                              next_step="")
         fig = finding_chart(f, bad, normal)
+        if kind == "profiling-disabled":
+            assert fig is None and "empty" in finding_chart_note(f, bad, normal)
+            continue
         assert fig is not None and len(fig.perfkit_data), kind
         assert finding_chart_note(f, bad, normal) == ""
         alone = finding_chart(f, only)
@@ -130,6 +133,11 @@ def test_finding_chart_per_kind(fleet_dir, tmp_path):
         assert (alone is None) == bool(note), kind
         if kind in ("tls-handshakes", "syscall-heavy", "hot-function", "cpu-saturation"):
             assert alone is None and "no" in note, kind
+        if kind == "connection-churn":
+            creators = fig.perfkit_data.set_index("creator")
+            assert creators.loc["net/http.(*Server).Serve", "pprof-bad-cpu"] == pytest.approx(
+                analysis.trace_connections(perfkit.trace.read_trace(bad.trace)).accepted_per_s)
+            assert creators.loc["net/http.(*Server).Serve", "baseline: pprof-normal"] == 0
         if kind in ("connection-churn", "goroutine-leak"):
             groups = perfkit.goroutine_groups(only["goroutine"], by="where")
             assert alone is not None

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
+
+from ..analysis.nethttp import trace_connections
 from ..model.filter import Filters
+from ..style import SERIES_COLORS
 from ..trace import blocking_profile, read_trace
 from ..views.top import top
 from .charts import goroutines_side_by_side, subsystem_bars
-from .flame_static import StaticFigure, flame_graph
+from .flame_static import StaticFigure, flame_graph, new_figure
 from .tracecharts import p_timeline
 
 __all__ = ["finding_chart", "finding_chart_note", "FINDING_FOCUS"]
@@ -27,7 +32,7 @@ FINDING_FOCUS = {
     "gc-pressure": r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|mallocgc|bgsweep|gcDrain)",
 }
 _TRACE_KINDS = ("cpu-saturation", "scheduler-latency")
-_GOROUTINE_KINDS = ("connection-churn", "goroutine-leak", "blocking-io", "profiling-disabled")
+_GOROUTINE_KINDS = ("connection-churn", "goroutine-leak", "blocking-io")
 
 
 def _has_samples(archive, kind: str) -> bool:
@@ -69,9 +74,45 @@ def _traces(archive, baseline) -> dict:
     return out
 
 
+def _creation_bars(traces: dict, title: str, n: int = 10) -> StaticFigure:
+    """Goroutines created per second of each trace, by creating function (the tracer's own left out)."""
+    rates = {}
+    for label, t in traces.items():
+        c = trace_connections(t)
+        rates[label] = c.created_by.set_index("creator")["created"] / (c.seconds or 1.0)
+    wide = pd.concat(rates, axis=1).fillna(0.0)
+    wide = wide.assign(_max=wide.max(axis=1)).sort_values("_max", ascending=False, kind="mergesort").head(n)
+    wide = wide.drop(columns="_max")
+    labels = list(traces)
+    fig = new_figure(12, max(3.0, 0.25 * len(wide) * len(labels) + 1.8))
+    ax = fig.add_axes((0.4, 0.12, 0.57, 0.76))
+    y = np.arange(len(wide))
+    h = 0.8 / max(1, len(labels))
+    for k, lab in enumerate(labels):
+        off = (k - (len(labels) - 1) / 2) * h
+        v = wide[lab].to_numpy(float)
+        ax.barh(y + off, v, height=h, color=SERIES_COLORS[k % len(SERIES_COLORS)], label=lab)
+        for yi, vi in zip(y, v):
+            ax.text(vi, yi + off, f" {vi:,.1f}/s", va="center", fontsize=6.5)
+    ax.set_yticks(y, [str(x) if len(str(x)) <= 60 else "…" + str(x)[-59:] for x in wide.index], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("goroutines created per second (trace window)")
+    ax.set_title(f"{title}\ngoroutines created per second by creating function", fontsize=10, loc="left")
+    if len(labels) > 1:
+        ax.legend(fontsize=8, loc="lower right")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.perfkit_data = wide.rename_axis("creator").reset_index()
+    return fig
+
+
 def finding_chart_note(finding, archive, baseline=None) -> str:
     """Why :func:`finding_chart` draws nothing for this finding ("" when it draws one)."""
     kind = finding.kind
+    if kind == "profiling-disabled":
+        return "an empty profile has nothing to draw; the finding says how to turn it on"
+    if kind == "connection-churn" and archive.trace is not None:
+        return ""
     if kind in _TRACE_KINDS and archive.trace is None and not _has_samples(archive, "profile"):
         return "no runtime trace and no CPU samples in the archive: nothing to draw"
     if kind in _GOROUTINE_KINDS and not _has_samples(archive, "goroutine"):
@@ -96,9 +137,12 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
     * ``lock-contention``: the mutex (else block) profile's flame graph when it has samples, else the
       CPU flame graph focused on lock slow paths;
     * ``hot-function``: the CPU flame graph focused on the function the finding names;
-    * ``connection-churn``, ``goroutine-leak``, ``profiling-disabled``: goroutines by wait site, baseline
-      beside; ``blocking-io``: the trace's network-blocking profile as a flame graph when there is a trace
-      with such events, else goroutines by wait site.
+    * ``connection-churn``: goroutines created per second by creating function in the trace (the accept
+      loop's are the new connections), else goroutines by wait site;
+    * ``goroutine-leak``: goroutines by wait site, the baseline's beside; ``blocking-io``: the trace's
+      network-blocking profile as a flame graph when there is a trace with such events, else goroutines by
+      wait site;
+    * ``profiling-disabled``: nothing (None): an empty profile has nothing to draw.
 
     Returns None when the archive lacks what the chart needs (:func:`finding_chart_note` says what).
     """
@@ -113,6 +157,8 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
             fig.suptitle(title, fontsize=10, x=0.01, ha="left")
             return fig
         return subsystem_bars(_pair(archive, baseline, "profile"), per_second=True)
+    if kind == "connection-churn" and archive.trace is not None:
+        return _creation_bars(_traces(archive, baseline), title)
     if kind == "blocking-io" and archive.trace is not None:
         net = blocking_profile(read_trace(archive.trace), "net")
         if not net.is_empty:
