@@ -104,10 +104,11 @@ def test_archive_without_trace_or_cpu_still_builds(tmp_path, fleet_dir):
     for f in analysis.triage(part).findings:
         assert f.title in text, f.title
     assert "What this report could not check" in text
-    for lacking in ("CPU samples", "a runtime trace", "allocation samples", "block profile samples",
+    for lacking in ("CPU samples", "a readable runtime trace", "allocation samples", "block profile samples",
                     "mutex profile samples", "a baseline archive"):
         assert f"- {lacking}" in text or lacking in text.split("The archive lacked:", 1)[1], lacking
     assert "holds no runtime trace: no P timeline" in text
+    assert "a readable runtime trace" in text
     assert "no cpu samples" in text.lower()
 
 
@@ -142,3 +143,22 @@ def test_finding_chart_per_kind(fleet_dir, tmp_path):
             groups = perfkit.goroutine_groups(only["goroutine"], by="where")
             assert alone is not None
             assert alone.perfkit_data["goroutines-only"].tolist() == groups["goroutines"].head(12).tolist()
+
+
+def test_unreadable_trace_is_left_out(tmp_path, fleet_dir):
+    """A truncated trace: readable_traces leaves it out, finding_chart falls back to what the profiles show."""
+    from perfkit.render import finding_chart, readable_traces
+    part = tmp_path / "truncated"
+    part.mkdir()
+    for name in ("profile", "goroutine"):
+        shutil.copy(fleet_dir / "pprof-bad-cpu" / name, part / name)
+    data = (fleet_dir / "pprof-bad-cpu" / "trace").read_bytes()
+    (part / "trace").write_bytes(data[: len(data) // 3])
+    arch = perfkit.load_archive(part)
+    assert arch.trace is not None and readable_traces({"a": arch, "none": None}) == {}
+    churn = analysis.Finding(kind="connection-churn", severity="info", title="t", evidence=(), explanation="",
+                             next_step="")
+    sat = analysis.Finding(kind="cpu-saturation", severity="info", title="t", evidence=(), explanation="",
+                           next_step="")
+    assert list(finding_chart(churn, arch).perfkit_data.columns) == ["where", "truncated"]
+    assert set(finding_chart(sat, arch).perfkit_data["profile"]) == {"truncated"}

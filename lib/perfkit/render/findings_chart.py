@@ -1,7 +1,7 @@
 """The chart that shows one triage finding (:func:`perfkit.analysis.triage`), chosen by its kind.
 
 :func:`finding_chart` only draws what the archive holds: a finding about the trace gets a
-P timeline when there is a trace, a finding about the CPU a flame graph of the part of the
+P timeline when there is a trace that reads, a finding about the CPU a flame graph of the part of the
 profile it names, a finding about goroutines the goroutines by wait site (next to the
 baseline's when there is one). When the archive lacks what a kind's chart needs, it
 returns None and :func:`finding_chart_note` says why.
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..analysis.nethttp import trace_connections
+from ..errors import PerfkitError
 from ..model.filter import Filters
 from ..style import SERIES_COLORS
 from ..trace import blocking_profile, read_trace
@@ -22,7 +23,7 @@ from .charts import goroutines_side_by_side, subsystem_bars
 from .flame_static import StaticFigure, flame_graph, new_figure
 from .tracecharts import p_timeline
 
-__all__ = ["finding_chart", "finding_chart_note", "FINDING_FOCUS"]
+__all__ = ["finding_chart", "finding_chart_note", "readable_traces", "FINDING_FOCUS"]
 
 # what part of the CPU profile a kind is about (a pprof focus regex)
 FINDING_FOCUS = {
@@ -66,12 +67,33 @@ def _named_function(finding, cpu) -> str | None:
     return None
 
 
-def _traces(archive, baseline) -> dict:
+def readable_traces(archives: dict) -> dict:
+    """``{label: Trace}`` of the archives (``{label: DebugArchive or None}``) whose runtime trace reads.
+
+    An archive without a trace, or whose trace does not parse (truncated, an unknown format), is left out:
+    a report then says the trace could not be used instead of failing.
+    """
     out = {}
-    for a, fb in ((baseline, "baseline"), (archive, "archive")):
-        if a is not None and a.trace is not None:
-            out[(f"baseline: {_label(a, fb)}" if a is baseline else _label(a, fb))] = read_trace(a.trace)
+    for label, a in archives.items():
+        if a is None or a.trace is None:
+            continue
+        try:
+            out[label] = read_trace(a.trace)
+        except PerfkitError:
+            continue
     return out
+
+
+def _traces(archive, baseline) -> dict:
+    labels = {}
+    if baseline is not None:
+        labels[f"baseline: {_label(baseline, 'baseline')}"] = baseline
+    labels[_label(archive, "archive")] = archive
+    return readable_traces(labels)
+
+
+def _trace_ok(archive) -> bool:
+    return bool(readable_traces({"archive": archive}))
 
 
 def _creation_bars(traces: dict, title: str, n: int = 10) -> StaticFigure:
@@ -111,9 +133,9 @@ def finding_chart_note(finding, archive, baseline=None) -> str:
     kind = finding.kind
     if kind == "profiling-disabled":
         return "an empty profile has nothing to draw; the finding says how to turn it on"
-    if kind == "connection-churn" and archive.trace is not None:
+    if kind == "connection-churn" and _trace_ok(archive):
         return ""
-    if kind in _TRACE_KINDS and archive.trace is None and not _has_samples(archive, "profile"):
+    if kind in _TRACE_KINDS and not _trace_ok(archive) and not _has_samples(archive, "profile"):
         return "no runtime trace and no CPU samples in the archive: nothing to draw"
     if kind in _GOROUTINE_KINDS and not _has_samples(archive, "goroutine"):
         return "no goroutine profile in the archive: nothing to draw"
@@ -152,15 +174,15 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
     title = f"{kind}: {finding.title}"
     if kind in _TRACE_KINDS:
         traces = _traces(archive, baseline)
-        if archive.trace is not None:
+        if _label(archive, "archive") in traces:
             fig = p_timeline(traces)
             fig.suptitle(title, fontsize=10, x=0.01, ha="left")
             return fig
         return subsystem_bars(_pair(archive, baseline, "profile"), per_second=True)
-    if kind == "connection-churn" and archive.trace is not None:
+    if kind == "connection-churn" and _trace_ok(archive):
         return _creation_bars(_traces(archive, baseline), title)
-    if kind == "blocking-io" and archive.trace is not None:
-        net = blocking_profile(read_trace(archive.trace), "net")
+    if kind == "blocking-io" and _trace_ok(archive):
+        net = blocking_profile(readable_traces({"archive": archive})["archive"], "net")
         if not net.is_empty:
             return flame_graph(net, title=f"{title} (time blocked on the network, from the trace)")
     if kind in _GOROUTINE_KINDS:
