@@ -31,11 +31,13 @@ from .thresholds import resolve_thresholds
 # -- what the runtime and standard library call things -------------------------------------------------
 TLS_HANDSHAKE = r"^crypto/tls\.\(\*Conn\)\.(serverHandshake|clientHandshake)$"
 GC_FUNCS = r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|gcAssistAlloc1|bgsweep|bgscavenge|gcMarkTermination|gcStart)$"
-LOCK_FUNCS = (r"^(sync\.\(\*Mutex\)\.(lockSlow|unlockSlow)|sync\.\(\*RWMutex\)\.(Lock|RLock|Unlock|RUnlock)|"
-              r"runtime\.(semacquire1|semrelease1|lock2|unlock2)|sync\.runtime_Semacquire\w*|internal/sync\.\S+Slow)$")
+# sync's slow paths only: runtime.lock2 and friends are the runtime's own locks (GC, scheduler), not the program's
+LOCK_FUNCS = (r"^(sync\.\(\*Mutex\)\.(lockSlow|unlockSlow)|sync\.\(\*RWMutex\)\.(Lock|RLock|Unlock|RUnlock|rUnlockSlow)|"
+              r"sync\.runtime_(Semacquire\w*|Semrelease)|internal/sync\.\(\*Mutex\)\.(lockSlow|unlockSlow))$")
 LOCK_WAIT = r"^(sync\.runtime_Semacquire(Mutex|RWMutex|RWMutexR)|sync\.\(\*Mutex\)\.lockSlow|internal/sync\.\(\*Mutex\)\.lockSlow|sync\.\(\*RWMutex\)\.R?Lock)$"
-SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|RawSyscall|RawSyscall6|syscall|syscall6|rawSyscall|syscallX)|"
-                 r"(internal/runtime|runtime/internal)/syscall\.Syscall6|golang\.org/x/sys/unix\.Syscall\w*)$")
+SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|"
+                 r"rawVforkSyscall|syscall|syscall6|syscall6X|syscallX|rawSyscall)|"
+                 r"(internal/runtime|runtime/internal)/syscall(/linux)?\.Syscall6|golang\.org/x/sys/unix\.\w*[Ss]yscall\w*)$")
 NET_WAIT = r"^(internal/poll\.runtime_pollWait|internal/poll\.\(\*FD\)\.(Read|Accept|Write))$"
 FILE_IO = r"^(os\.\(\*File\)\.(Read|Write|ReadAt|WriteAt|Sync)|syscall\.(Fsync|Fdatasync))$"
 ACCEPT_CREATORS = ("net/http.(*Server).Serve",)
@@ -94,6 +96,15 @@ def _summary(arch):
 def _gomaxprocs(arch) -> int | None:
     s = _summary(arch)
     return s.gomaxprocs if s is not None and s.gomaxprocs else None
+
+
+def _demand(arch) -> float | None:
+    """Goroutines running or runnable on average in the trace window (CPU demand, in Ps)."""
+    t = _trace(arch)
+    if t is None or not t.duration_ns:
+        return None
+    gt = _memo(arch, "gtime", lambda: goroutine_time(t))
+    return None if gt is None else float((gt["exec_ns"] + gt["sched_wait_ns"]).sum() / t.duration_ns)
 
 
 def _stacks(arch, p: Profile, kind: str, index=None):
@@ -189,8 +200,15 @@ def detect_cpu_saturation(arch, baseline, th) -> list[Finding]:
         idle = _memo(arch, "idle", lambda: longest_idle(_trace(arch)))
         if idle is not None:
             ev.append(Evidence("longest stretch with no P running", idle.duration_ms, "ms", "trace"))
-        sev = _level(max(ratio, s.busy_p_share), th["cpu_saturation_medium"], th["cpu_saturation_high"]) or "info"
-        title = f"CPU: {cores:.2f} of {gmp} cores used ({ratio * 100:.0f} % of GOMAXPROCS)"
+        demand = _demand(arch) or 0.0
+        ev.append(Evidence("goroutines running or runnable on average (trace)", demand, "goroutines", "trace"))
+        sev = _level(max(ratio, s.busy_p_share, demand / gmp), th["cpu_saturation_medium"],
+                     th["cpu_saturation_high"]) or "info"
+        if demand / gmp >= th["cpu_saturation_high"] and ratio < th["cpu_saturation_medium"]:
+            title_note = "; the runnable goroutines outnumber the Ps"
+        else:
+            title_note = ""
+        title = f"CPU: {cores:.2f} of {gmp} cores used ({ratio * 100:.0f} % of GOMAXPROCS){title_note}"
     cmp, suffix = ([], "")
     if baseline is not None and _cpu(baseline) is not None:
         b = cores_used(_cpu(baseline))
@@ -361,7 +379,7 @@ def detect_lock_contention(arch, baseline, th) -> list[Finding]:
     p = _cpu(arch)
     if p is not None:
         _, pct = share(arch, p, "cpu", LOCK_FUNCS, "cpu")
-        ev.append(Evidence("CPU in lock slow paths (sync.Mutex lockSlow, runtime.semacquire, ...)", pct, "%", "profile"))
+        ev.append(Evidence("CPU in sync lock slow paths (Mutex.lockSlow, semacquire, ...)", pct, "%", "profile"))
         sev = _level(pct, th["lock_cpu_medium"], th["lock_cpu_high"])
     g = _profile(arch, "goroutine")
     if g is not None and not g.is_empty:
@@ -522,11 +540,20 @@ def detect_scheduler_latency(arch, baseline, th) -> list[Finding]:
     sev = _level(p99, th["sched_p99_medium_ms"], th["sched_p99_high_ms"])
     if sev is None:
         return []
+    busy = _summary(arch).busy_p_share
+    gmp = _gomaxprocs(arch) or 1
+    demand = _demand(arch) or 0.0
+    explained = max(busy, demand / gmp) >= th["cpu_saturation_medium"]
+    if explained and sev == "high":
+        sev = "medium"          # every P busy: the wait is CPU saturation's symptom, reported there
     gt = _memo(arch, "gtime", lambda: goroutine_time(t))
     by = gt.groupby("created_by")["sched_wait_ns"].sum().sort_values(ascending=False)
     ev = [Evidence("runnable-to-running delay p99", p99, "ms", "trace"),
           Evidence("runnable-to-running delay median", float(np.median(d)), "ms", "trace"),
-          Evidence("scheduling waits in the window", len(d), "", "trace")]
+          Evidence("scheduling waits in the window", len(d), "", "trace"),
+          Evidence("busy-P share", busy * 100, "%", "trace"),
+          Evidence("goroutines running or runnable per P" + (" (Ps saturated: the waits follow from it)"
+                                                             if explained else ""), demand / gmp, "", "trace")]
     if len(by):
         ev.append(Evidence(f"most scheduler wait: goroutines created by {by.index[0] or '?'}",
                            float(by.iloc[0]) / 1e6, "ms", "trace"))

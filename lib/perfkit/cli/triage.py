@@ -20,14 +20,15 @@ def add_triage_command(subparsers) -> None:
     p.add_argument("--baseline", help="an archive to compare with (same forms)")
     p.add_argument("--format", choices=TRIAGE_FORMATS, default="table")
     p.add_argument("-o", "--output", help="write the triage report (HTML) here")
+    p.add_argument("--seconds", type=float, default=10, help="CPU profile length when ARCHIVE is a URL (default 10)")
     p.set_defaults(func=cmd_triage)
 
 
-def _resolve(arg: str, tmp: str, name: str) -> str:
+def _resolve(arg: str, tmp: str, name: str, seconds: float = 10) -> str:
     """A local path as given; a URL collected into a temp directory first (progress on stderr)."""
     if arg.startswith(("http://", "https://")):
         out = f"{tmp}/{name}"
-        collect(arg, out, progress=lambda s: print(f"perfkit: collecting {arg}: {s}", file=sys.stderr))
+        collect(arg, out, cpu_seconds=seconds, progress=lambda s: print(f"perfkit: collecting {arg}: {s}", file=sys.stderr))
         return out
     return arg
 
@@ -63,8 +64,8 @@ def _markdown(result) -> str:
 def cmd_triage(args, out=None) -> int:
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="perfkit-triage-") as tmp:
-        archive = _resolve(args.archive, tmp, "archive")
-        baseline = _resolve(args.baseline, tmp, "baseline") if args.baseline else None
+        archive = _resolve(args.archive, tmp, "archive", args.seconds)
+        baseline = _resolve(args.baseline, tmp, "baseline", args.seconds) if args.baseline else None
         if args.output:
             try:
                 report = getattr(import_module("perfkit.report"), "triage_report")
