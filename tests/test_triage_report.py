@@ -162,3 +162,23 @@ def test_unreadable_trace_is_left_out(tmp_path, fleet_dir):
                            next_step="")
     assert list(finding_chart(churn, arch).perfkit_data.columns) == ["where", "truncated"]
     assert set(finding_chart(sat, arch).perfkit_data["profile"]) == {"truncated"}
+
+
+@pytest.mark.slow            # executes the triage notebook (10-20 s)
+def test_cli_triage_o_writes_the_report(tmp_path, fleet_dir):
+    """`perfkit triage ARCHIVE -o report.html`, no baseline: exit 0, the report names every finding and says
+    that a differential flame graph needs a baseline."""
+    import subprocess
+    import sys
+    out = tmp_path / "normal.html"
+    r = subprocess.run([sys.executable, "-m", "perfkit", "triage", str(fleet_dir / "pprof-normal"), "-o", str(out)],
+                       capture_output=True, text=True, timeout=280)
+    assert r.returncode == 0, r.stderr
+    assert f"wrote {out}" in r.stderr
+    text = _text(out.read_text(encoding="utf-8"))
+    for f in analysis.triage(fleet_dir / "pprof-normal").findings:
+        assert f.title in text, f.title
+    assert "No differential flame graph: it needs CPU samples in both the archive and a baseline" in text
+    bad = subprocess.run([sys.executable, "-m", "perfkit", "triage", str(tmp_path / "nope"), "-o", str(out)],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "nope" in bad.stderr
