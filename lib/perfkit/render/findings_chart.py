@@ -77,11 +77,29 @@ def readable_traces(archives: dict) -> dict:
     for label, a in archives.items():
         if a is None or a.trace is None:
             continue
-        try:
-            out[label] = read_trace(a.trace)
-        except PerfkitError:
-            continue
+        t = _read_cached(a.trace)
+        if t is not None:
+            out[label] = t
     return out
+
+
+# the last two traces read (a chart per finding reads the same trace again); the TraceFile is kept so its id
+# cannot be reused while it is cached
+_READ: dict[int, tuple[object, object]] = {}
+
+
+def _read_cached(tf):
+    hit = _READ.get(id(tf))
+    if hit is not None and hit[0] is tf:
+        return hit[1]
+    try:
+        t = read_trace(tf)
+    except PerfkitError:
+        t = None
+    if len(_READ) >= 2:                   # the archive and its baseline
+        _READ.pop(next(iter(_READ)))
+    _READ[id(tf)] = (tf, t)
+    return t
 
 
 def _traces(archive, baseline) -> dict:
