@@ -160,3 +160,11 @@ def test_missing_inputs_become_info():
     t = triage(a)
     assert t.findings and all(f.severity == "info" for f in t.findings)
     assert t.of_kind("profiling-disabled")
+
+
+def test_readme_renders_the_thresholds_table():
+    from conftest import ROOT
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Triage"):text.index("\n## ", text.index("## Triage") + 5)]
+    for t in THRESHOLDS:
+        assert f"| `{t.kind}` | `{t.name}` | {t.value:g} | {t.unit} | {t.why} |" in section, t.name

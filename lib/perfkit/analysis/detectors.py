@@ -587,13 +587,24 @@ def detect_hot_function(arch, baseline, th) -> list[Finding]:
         return []
     ev = [Evidence(f"flat CPU in {row['name']}", pct, "%", "profile"),
           Evidence("its cores", _cores(p, float(row["flat"])), "cores", "profile")]
+    # who the time belongs to: a hot function under a handshake or the GC is that mechanism's cost
+    st = _stacks(arch, p, "cpu", "cpu")
+    owner = ""
+    mine = st[st["frames"].map(lambda fr: bool(fr) and fr[0] == row["name"])]
+    for rx, what in ((TLS_HANDSHAKE, "crypto/tls handshakes"), (GC_FUNCS, "the garbage collector")):
+        r = re.compile(rx)
+        under = float(mine["value"][mine["frames"].map(lambda fr: any(r.search(f) for f in fr))].sum())
+        if mine["value"].sum() and under / float(mine["value"].sum()) >= 0.5:
+            ev.append(Evidence(f"share of its CPU under {what}", under * 100 / float(mine["value"].sum()), "%",
+                               "profile"))
+            owner = owner or f", mostly under {what}"
     pk = top(p, "cpu", granularity="packages")
     pk = pk[~pk["name"].str.match(r"^(runtime|syscall)$")]
     if len(pk):
         prow = pk.sort_values("flat", ascending=False).iloc[0]
         ev.append(Evidence(f"flat CPU in package {prow['name']}", float(prow["flat_pct"]), "%", "profile"))
     cmp, suffix = _compare_cpu(arch, baseline, "^" + re.escape(str(row["name"])) + "$", "its CPU")
-    return [Finding("hot-function", _cap(sev, arch, th), f"{pct:.0f} % of CPU in {row['name']}{suffix}",
+    return [Finding("hot-function", _cap(sev, arch, th), f"{pct:.0f} % of CPU in {row['name']}{owner}{suffix}",
                     tuple(ev + cmp),
                     "One function's own code takes a large share of all CPU; whether that is a problem depends on "
                     "who calls it (see the other findings).",
