@@ -651,7 +651,12 @@ def triage(archive, baseline=None, *, thresholds: Mapping[str, float] | None = N
     th = resolve_thresholds(thresholds, arch.source)
     found: list[Finding] = []
     for kind, fn in DETECTORS.items():
-        found += fn(arch, base, th)
+        try:
+            found += fn(arch, base, th)
+        except PerfkitError as e:       # an unusual member (odd sample types, a broken trace): say so, go on
+            found.append(Finding(kind, "info", f"{kind}: not checked ({' '.join(str(e).split())})", (),
+                                 "The detector could not read what it needs from this archive.",
+                                 "Check the archive member named in the title."))
     if arch.trace is not None and _trace(arch) is None:
         found.append(Finding("cpu-saturation", "info", "trace not read: trace-based checks skipped",
                              (Evidence("trace", _problem(arch, "trace") or "unreadable", "", "trace"),), 
