@@ -188,6 +188,7 @@ def test_goroutine_leak_at_one_site_and_growth_against_a_baseline():
     target = _goroutine_archive([(LEAK_STACK, 12000), (["main.main"], 1)])
     f = DETECTORS["goroutine-leak"](target, None, th)
     assert f and f[0].severity == "high" and "12000 goroutines" in f[0].title and "main.waitForReply" in f[0].title
+    assert "(chan receive)" in f[0].title
     base = _goroutine_archive([(LEAK_STACK, 10), (["main.main"], 1)], "base")
     f = DETECTORS["goroutine-leak"](target, base, th)
     assert "grew" in f[0].title

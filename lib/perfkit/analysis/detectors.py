@@ -40,7 +40,6 @@ SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|
                  r"(internal/runtime|runtime/internal)/syscall(/linux)?\.Syscall6|golang\.org/x/sys/unix\.\w*[Ss]yscall\w*)$")
 NET_WAIT = r"^(internal/poll\.runtime_pollWait|internal/poll\.\(\*FD\)\.(Read|Accept|Write))$"
 FILE_IO = r"^(os\.\(\*File\)\.(Read|Write|ReadAt|WriteAt|Sync)|syscall\.(Fsync|Fdatasync))$"
-ACCEPT_CREATORS = ("net/http.(*Server).Serve",)
 SIGNATURES = [  # (algorithm, regex over function names)
     ("RSA", r"crypto/rsa\.(SignPSS|signPSSWithSalt|SignPKCS1v15|decrypt|DecryptPKCS1v15|DecryptOAEP)$|"
             r"math/big\.nat\.expNN|crypto/internal/fips140/rsa\."),
@@ -51,6 +50,14 @@ SIGNATURES = [  # (algorithm, regex over function names)
 RSA_KERNELS = [(r"addMulVVW1024$", "RSA-2048 (1024-bit CRT primes)"), (r"addMulVVW1536$", "RSA-3072"),
                (r"addMulVVW2048$", "RSA-4096")]
 ECDSA_CURVES = [(r"P256|p256", "P-256"), (r"P384|p384", "P-384"), (r"P521|p521", "P-521")]
+
+# the wait reason a goroutine's stack shows (the proto goroutine profile has no reason field); first match wins
+WAIT_REASONS = [(r"^runtime\.chanrecv", "chan receive"), (r"^runtime\.chansend", "chan send"),
+                (r"^runtime\.selectgo$", "select"), (r"^runtime\.block$", "select (no cases)"),
+                (r"^sync\.\(\*Cond\)\.Wait$", "sync.Cond.Wait"), (r"^sync\.\(\*WaitGroup\)\.Wait$", "sync.WaitGroup.Wait"),
+                (r"^sync\.runtime_Semacquire|^runtime\.semacquire", "semacquire (sync)"),
+                (r"^time\.Sleep$", "sleep"), (r"^internal/poll\.runtime_pollWait$", "IO wait"),
+                (r"^runtime\.gopark$", "parked")]
 
 _CACHE: dict[int, dict] = {}
 
@@ -300,7 +307,7 @@ def detect_connection_churn(arch, baseline, th) -> list[Finding]:
         return [Finding("connection-churn", "info", "connection churn not checked: no trace", tuple(ev),
                         "New connections are counted from the goroutines an accept loop starts in a runtime trace.",
                         "collect /debug/pprof/trace?seconds=5")]
-    if lo * 1.0 < th["churn_accepts_per_s"] and accepts < th["churn_accepts_per_s"]:
+    if accepts < th["churn_accepts_per_s"]:
         return []
     if ratio != ratio:
         sev = "low"
@@ -436,7 +443,10 @@ def detect_goroutine_leak(arch, baseline, th) -> list[Finding]:
         return []
     site, n = str(by_site.index[0]), int(by_site.iloc[0])
     pct = n * 100.0 / total
+    frames = next((fr for fr in non_net["frames"] if fr and wait_site(fr) == site), ())
+    reason = next((why for rx, why in WAIT_REASONS if any(re.search(rx, f) for f in frames)), "not determinable")
     ev += [Evidence("busiest wait site (not a network wait)", site, "", "goroutine"),
+           Evidence("wait reason (from the stack)", reason, "", "goroutine"),
            Evidence("goroutines parked there", n, "goroutines", "goroutine"),
            Evidence("their share", pct, "%", "goroutine")]
     sev = _level(n, th["leak_goroutines_medium"], th["leak_goroutines_high"]) if pct >= th["leak_site_share"] else None
@@ -457,7 +467,7 @@ def detect_goroutine_leak(arch, baseline, th) -> list[Finding]:
                 sev = "medium"
     if sev is None:
         return []
-    return [Finding("goroutine-leak", sev, f"{n} goroutines ({pct:.0f} %) parked at {site}{suffix}", tuple(ev),
+    return [Finding("goroutine-leak", sev, f"{n} goroutines ({pct:.0f} %) parked at {site} ({reason}){suffix}", tuple(ev),
                     "A goroutine blocked forever (on a channel nobody sends to, a lock, a select without a "
                     "timeout) is never collected; its stack and everything it references stay alive.",
                     "Collect /debug/pprof/goroutine?debug=2 twice a minute apart: a leak grows at the same site; "
