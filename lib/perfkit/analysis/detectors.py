@@ -368,6 +368,9 @@ def detect_gc_pressure(arch, baseline, th) -> list[Finding]:
         ta = top(a, "alloc_space")
         if a.duration_nanos:
             ev.append(Evidence("allocation rate", ta.attrs["total"] / a.duration_seconds, "bytes/s", "allocs"))
+        else:
+            ev.append(Evidence("allocation rate", "not determinable: the allocs profile counts since process start",
+                               "", "allocs"))
         for _, row in ta.sort_values("flat", ascending=False).head(3).iterrows():
             ev.append(Evidence(f"allocated by {row['name']}", float(row["flat_pct"]), "% of bytes", "allocs"))
     cmp, suffix = _compare_cpu(arch, baseline, GC_FUNCS, "GC CPU")
@@ -531,8 +534,17 @@ def detect_blocking_io(arch, baseline, th) -> list[Finding]:
         ev.append(Evidence("goroutines in syscalls most, created by", str(top_sys.index[0]), "", "trace"))
     if in_sys < th["syscall_goroutines_medium"] * gmp:
         return []
+    suffix = ""
+    bt = _trace(baseline) if baseline is not None else None
+    if bt is not None and bt.duration_ns:
+        bgt = _memo(baseline, "gtime", lambda: goroutine_time(bt))
+        b_sys = bgt["syscall_ns"].sum() / bt.duration_ns
+        ev.append(Evidence("baseline goroutines in syscalls on average (trace)", float(b_sys), "goroutines", "trace"))
+        suffix = f" (baseline {b_sys:.1f})"
+    elif baseline is not None:
+        suffix = " (baseline has no trace to compare)"
     return [Finding("blocking-io", _cap("medium", arch, th),
-                    f"{in_sys:.1f} goroutines in blocking syscalls on average (GOMAXPROCS {gmp})", tuple(ev),
+                    f"{in_sys:.1f} goroutines in blocking syscalls on average (GOMAXPROCS {gmp}){suffix}", tuple(ev),
                     "A goroutine in a blocking syscall (file I/O, cgo) holds its OS thread; the runtime hands its P "
                     "to another thread, creating threads as needed.",
                     "Check the threadcreate profile and the callers; move file I/O off the request path.")]
