@@ -12,6 +12,9 @@ executes the selected notebooks of a config file (see :mod:`perfkit.report.confi
   code, no cells tagged ``hide-report``/``remove-cell``/``html-only``, no ``<script>``;
 * ``index.html`` linking every report, with the build time and why a report was skipped.
 
+``triage_report(archive, baseline, out)`` runs the packaged generic triage notebook on any
+debug archive (what ``perfkit triage ARCHIVE -o report.html`` does).
+
 A report whose notebook does not exist, or one of whose path parameters finds none of its
 candidates, is skipped with a message; the others still build. A notebook that raises, or
 whose outputs contain warnings or tracebacks on stderr, fails its report (exit status 1).
@@ -21,7 +24,9 @@ from .build import EXECUTED_DIR, ReportResult, build_report, build_reports, repo
 from .config import PathResolution, Report, load_config, resolve_path_parameters, select_reports
 from .execute import execute_notebook, output_problems
 from .export import ReportError, export_html, export_markdown, external_references
+from .triage import TRIAGE_NOTEBOOK, triage_notebook, triage_report
 
 __all__ = ["Report", "ReportResult", "ReportError", "PathResolution", "load_config", "resolve_path_parameters",
            "select_reports", "build_report", "build_reports", "write_index", "execute_notebook",
-           "output_problems", "export_html", "export_markdown", "external_references", "EXECUTED_DIR", "report_command"]
+           "output_problems", "export_html", "export_markdown", "external_references", "EXECUTED_DIR", "report_command",
+           "TRIAGE_NOTEBOOK", "triage_notebook", "triage_report"]
