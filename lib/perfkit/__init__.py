@@ -7,6 +7,7 @@ matplotlib or Graphviz.
 """
 from importlib import import_module
 
+from .analysis import DETECTORS, THRESHOLDS, Evidence, Finding, Triage, triage
 from .errors import (ArchiveError, EmptyProfileError, OptionError, PerfkitError, ProfileError, ToolMissingError,
                      TraceError)
 from .formats.archive import DebugArchive, load_archive
@@ -68,6 +69,8 @@ __all__ = [
     "top", "peek", "edges", "call_tree", "sample_stacks", "diff", "goroutine_groups", "cores_used", "per_second",
     "flame_layout", "diff_flame_layout", "Subsystems", "DEFAULT_SUBSYSTEMS", "subsystem_breakdown",
     "to_folded", "write_folded", "to_speedscope", "write_speedscope",
+    # triage
+    "triage", "Triage", "Finding", "Evidence", "DETECTORS", "THRESHOLDS",
     # metrics
     "Scraper", "rate", "increase", "sum_by", "histogram_quantile",
     # style and tools

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 
 from .. import __version__
 from ..errors import PerfkitError
-from . import graphs, profiles, traces
+from . import graphs, profiles, traces, triage
 
 PLUGIN_GROUP = "perfkit.cli"
 
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_profile_commands(sub)
     graphs.add_graph_commands(sub)
     traces.add_trace_commands(sub)
+    triage.add_triage_command(sub)
     register_plugins(sub)
     return ap
 
