@@ -1,7 +1,7 @@
 """Pathology archives: a small Go program (tests/pathologies/) runs one known pathology on loopback and
 perfkit.collect pulls a debug archive from its admin pprof port.
 
-``pathology_archive(mode)`` (a session fixture) builds the program once, and collects each mode's archive
+``pathology_archive(mode)`` (a session fixture: import ``pathology_archive_fixture`` into the test module) builds the program once, and collects each mode's archive
 once per session: start the process, let its load settle, collect (short CPU profile and trace), stop it.
 ``COLLECTED`` records how long each collection took (for the test report).
 """
@@ -59,8 +59,8 @@ def collect_pathology(exe: Path, mode: str, out_dir: Path) -> perfkit.DebugArchi
     return arch
 
 
-@pytest.fixture(scope="session")
-def pathology_archive(go_bin, tmp_path_factory):
+@pytest.fixture(scope="session", name="pathology_archive")
+def pathology_archive_fixture(go_bin, tmp_path_factory):
     """``pathology_archive(mode)`` -> the DebugArchive collected from that mode (cached per session)."""
     exe = build_pathologies(go_bin, tmp_path_factory.mktemp("pathologies-bin"))
     cache: dict[str, perfkit.DebugArchive] = {}
