@@ -160,3 +160,54 @@ def test_missing_inputs_become_info():
     t = triage(a)
     assert t.findings and all(f.severity == "info" for f in t.findings)
     assert t.of_kind("profiling-disabled")
+
+
+def test_readme_renders_the_thresholds_table():
+    from conftest import ROOT
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Triage"):text.index("\n## ", text.index("## Triage") + 5)]
+    for t in THRESHOLDS:
+        assert f"| `{t.kind}` | `{t.name}` | {t.value:g} | {t.unit} | {t.why} |" in section, t.name
+
+
+def _goroutine_archive(sites, name="synthetic") -> DebugArchive:
+    b = perfkit.ProfileBuilder([("goroutine", "count")], period_type=("goroutine", "count"), period=1,
+                               source=f"{name}/goroutine")
+    for stack, n in sites:
+        b.add_sample([(fn, "x.go", 1) for fn in stack], [n])
+    return DebugArchive(name, [ArchiveFile("goroutine", "goroutine", 0, profile=b.build())])
+
+
+LEAK_STACK = ["runtime.gopark", "runtime.chanrecv", "runtime.chanrecv1", "main.waitForReply"]
+NET_STACK = ["runtime.gopark", "runtime.netpollblock", "internal/poll.runtime_pollWait",
+             "internal/poll.(*pollDesc).wait", "internal/poll.(*FD).Read", "net.(*conn).Read", "main.serve"]
+
+
+def test_goroutine_leak_at_one_site_and_growth_against_a_baseline():
+    th = resolve_thresholds()
+    target = _goroutine_archive([(LEAK_STACK, 12000), (["main.main"], 1)])
+    f = DETECTORS["goroutine-leak"](target, None, th)
+    assert f and f[0].severity == "high" and "12000 goroutines" in f[0].title and "main.waitForReply" in f[0].title
+    assert "(chan receive)" in f[0].title
+    base = _goroutine_archive([(LEAK_STACK, 10), (["main.main"], 1)], "base")
+    f = DETECTORS["goroutine-leak"](target, base, th)
+    assert "grew" in f[0].title
+    steady = _goroutine_archive([(LEAK_STACK, 11000), (["main.main"], 1)], "steady")
+    f = DETECTORS["goroutine-leak"](target, steady, th)
+    assert "no growth" in f[0].title and f[0].severity == "medium"
+
+
+def test_goroutines_waiting_on_the_network_are_not_a_leak():
+    a = _goroutine_archive([(NET_STACK, 20000), (["main.main"], 1)])
+    assert DETECTORS["goroutine-leak"](a, None, resolve_thresholds()) == []
+
+
+def test_a_detector_error_becomes_an_info_finding():
+    b = perfkit.ProfileBuilder([("objects", "count")], source="odd/allocs")     # no alloc_space sample type
+    b.add_sample([("main.f", "x.go", 1)], [5])
+    cpu = _gc_share_archive(600, 400).files[0]
+    a = DebugArchive("odd", [cpu, ArchiveFile("allocs", "allocs", 0, profile=b.build())])
+    t = triage(a)
+    gc = t.of_kind("gc-pressure")
+    assert gc and gc[0].severity == "info" and "not checked" in gc[0].title
+    json.dumps(t.as_dict())

@@ -31,14 +31,15 @@ from .thresholds import resolve_thresholds
 # -- what the runtime and standard library call things -------------------------------------------------
 TLS_HANDSHAKE = r"^crypto/tls\.\(\*Conn\)\.(serverHandshake|clientHandshake)$"
 GC_FUNCS = r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|gcAssistAlloc1|bgsweep|bgscavenge|gcMarkTermination|gcStart)$"
-LOCK_FUNCS = (r"^(sync\.\(\*Mutex\)\.(lockSlow|unlockSlow)|sync\.\(\*RWMutex\)\.(Lock|RLock|Unlock|RUnlock)|"
-              r"runtime\.(semacquire1|semrelease1|lock2|unlock2)|sync\.runtime_Semacquire\w*|internal/sync\.\S+Slow)$")
+# sync's slow paths only: runtime.lock2 and friends are the runtime's own locks (GC, scheduler), not the program's
+LOCK_FUNCS = (r"^(sync\.\(\*Mutex\)\.(lockSlow|unlockSlow)|sync\.\(\*RWMutex\)\.(Lock|RLock|Unlock|RUnlock|rUnlockSlow)|"
+              r"sync\.runtime_(Semacquire\w*|Semrelease)|internal/sync\.\(\*Mutex\)\.(lockSlow|unlockSlow))$")
 LOCK_WAIT = r"^(sync\.runtime_Semacquire(Mutex|RWMutex|RWMutexR)|sync\.\(\*Mutex\)\.lockSlow|internal/sync\.\(\*Mutex\)\.lockSlow|sync\.\(\*RWMutex\)\.R?Lock)$"
-SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|RawSyscall|RawSyscall6|syscall|syscall6|rawSyscall|syscallX)|"
-                 r"(internal/runtime|runtime/internal)/syscall\.Syscall6|golang\.org/x/sys/unix\.Syscall\w*)$")
+SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|"
+                 r"rawVforkSyscall|syscall|syscall6|syscall6X|syscallX|rawSyscall)|"
+                 r"(internal/runtime|runtime/internal)/syscall(/linux)?\.Syscall6|golang\.org/x/sys/unix\.\w*[Ss]yscall\w*)$")
 NET_WAIT = r"^(internal/poll\.runtime_pollWait|internal/poll\.\(\*FD\)\.(Read|Accept|Write))$"
 FILE_IO = r"^(os\.\(\*File\)\.(Read|Write|ReadAt|WriteAt|Sync)|syscall\.(Fsync|Fdatasync))$"
-ACCEPT_CREATORS = ("net/http.(*Server).Serve",)
 SIGNATURES = [  # (algorithm, regex over function names)
     ("RSA", r"crypto/rsa\.(SignPSS|signPSSWithSalt|SignPKCS1v15|decrypt|DecryptPKCS1v15|DecryptOAEP)$|"
             r"math/big\.nat\.expNN|crypto/internal/fips140/rsa\."),
@@ -49,6 +50,14 @@ SIGNATURES = [  # (algorithm, regex over function names)
 RSA_KERNELS = [(r"addMulVVW1024$", "RSA-2048 (1024-bit CRT primes)"), (r"addMulVVW1536$", "RSA-3072"),
                (r"addMulVVW2048$", "RSA-4096")]
 ECDSA_CURVES = [(r"P256|p256", "P-256"), (r"P384|p384", "P-384"), (r"P521|p521", "P-521")]
+
+# the wait reason a goroutine's stack shows (the proto goroutine profile has no reason field); first match wins
+WAIT_REASONS = [(r"^runtime\.chanrecv", "chan receive"), (r"^runtime\.chansend", "chan send"),
+                (r"^runtime\.selectgo$", "select"), (r"^runtime\.block$", "select (no cases)"),
+                (r"^sync\.\(\*Cond\)\.Wait$", "sync.Cond.Wait"), (r"^sync\.\(\*WaitGroup\)\.Wait$", "sync.WaitGroup.Wait"),
+                (r"^sync\.runtime_Semacquire|^runtime\.semacquire", "semacquire (sync)"),
+                (r"^time\.Sleep$", "sleep"), (r"^internal/poll\.runtime_pollWait$", "IO wait"),
+                (r"^runtime\.gopark$", "parked")]
 
 _CACHE: dict[int, dict] = {}
 
@@ -94,6 +103,15 @@ def _summary(arch):
 def _gomaxprocs(arch) -> int | None:
     s = _summary(arch)
     return s.gomaxprocs if s is not None and s.gomaxprocs else None
+
+
+def _demand(arch) -> float | None:
+    """Goroutines running or runnable on average in the trace window (CPU demand, in Ps)."""
+    t = _trace(arch)
+    if t is None or not t.duration_ns:
+        return None
+    gt = _memo(arch, "gtime", lambda: goroutine_time(t))
+    return None if gt is None else float((gt["exec_ns"] + gt["sched_wait_ns"]).sum() / t.duration_ns)
 
 
 def _stacks(arch, p: Profile, kind: str, index=None):
@@ -189,8 +207,15 @@ def detect_cpu_saturation(arch, baseline, th) -> list[Finding]:
         idle = _memo(arch, "idle", lambda: longest_idle(_trace(arch)))
         if idle is not None:
             ev.append(Evidence("longest stretch with no P running", idle.duration_ms, "ms", "trace"))
-        sev = _level(max(ratio, s.busy_p_share), th["cpu_saturation_medium"], th["cpu_saturation_high"]) or "info"
-        title = f"CPU: {cores:.2f} of {gmp} cores used ({ratio * 100:.0f} % of GOMAXPROCS)"
+        demand = _demand(arch) or 0.0
+        ev.append(Evidence("goroutines running or runnable on average (trace)", demand, "goroutines", "trace"))
+        sev = _level(max(ratio, s.busy_p_share, demand / gmp), th["cpu_saturation_medium"],
+                     th["cpu_saturation_high"]) or "info"
+        if demand / gmp >= th["cpu_saturation_high"] and ratio < th["cpu_saturation_medium"]:
+            title_note = "; the runnable goroutines outnumber the Ps"
+        else:
+            title_note = ""
+        title = f"CPU: {cores:.2f} of {gmp} cores used ({ratio * 100:.0f} % of GOMAXPROCS){title_note}"
     cmp, suffix = ([], "")
     if baseline is not None and _cpu(baseline) is not None:
         b = cores_used(_cpu(baseline))
@@ -282,7 +307,7 @@ def detect_connection_churn(arch, baseline, th) -> list[Finding]:
         return [Finding("connection-churn", "info", "connection churn not checked: no trace", tuple(ev),
                         "New connections are counted from the goroutines an accept loop starts in a runtime trace.",
                         "collect /debug/pprof/trace?seconds=5")]
-    if lo * 1.0 < th["churn_accepts_per_s"] and accepts < th["churn_accepts_per_s"]:
+    if accepts < th["churn_accepts_per_s"]:
         return []
     if ratio != ratio:
         sev = "low"
@@ -343,6 +368,9 @@ def detect_gc_pressure(arch, baseline, th) -> list[Finding]:
         ta = top(a, "alloc_space")
         if a.duration_nanos:
             ev.append(Evidence("allocation rate", ta.attrs["total"] / a.duration_seconds, "bytes/s", "allocs"))
+        else:
+            ev.append(Evidence("allocation rate", "not determinable: the allocs profile counts since process start",
+                               "", "allocs"))
         for _, row in ta.sort_values("flat", ascending=False).head(3).iterrows():
             ev.append(Evidence(f"allocated by {row['name']}", float(row["flat_pct"]), "% of bytes", "allocs"))
     cmp, suffix = _compare_cpu(arch, baseline, GC_FUNCS, "GC CPU")
@@ -361,7 +389,7 @@ def detect_lock_contention(arch, baseline, th) -> list[Finding]:
     p = _cpu(arch)
     if p is not None:
         _, pct = share(arch, p, "cpu", LOCK_FUNCS, "cpu")
-        ev.append(Evidence("CPU in lock slow paths (sync.Mutex lockSlow, runtime.semacquire, ...)", pct, "%", "profile"))
+        ev.append(Evidence("CPU in sync lock slow paths (Mutex.lockSlow, semacquire, ...)", pct, "%", "profile"))
         sev = _level(pct, th["lock_cpu_medium"], th["lock_cpu_high"])
     g = _profile(arch, "goroutine")
     if g is not None and not g.is_empty:
@@ -418,7 +446,10 @@ def detect_goroutine_leak(arch, baseline, th) -> list[Finding]:
         return []
     site, n = str(by_site.index[0]), int(by_site.iloc[0])
     pct = n * 100.0 / total
+    frames = next((fr for fr in non_net["frames"] if fr and wait_site(fr) == site), ())
+    reason = next((why for rx, why in WAIT_REASONS if any(re.search(rx, f) for f in frames)), "not determinable")
     ev += [Evidence("busiest wait site (not a network wait)", site, "", "goroutine"),
+           Evidence("wait reason (from the stack)", reason, "", "goroutine"),
            Evidence("goroutines parked there", n, "goroutines", "goroutine"),
            Evidence("their share", pct, "%", "goroutine")]
     sev = _level(n, th["leak_goroutines_medium"], th["leak_goroutines_high"]) if pct >= th["leak_site_share"] else None
@@ -439,7 +470,7 @@ def detect_goroutine_leak(arch, baseline, th) -> list[Finding]:
                 sev = "medium"
     if sev is None:
         return []
-    return [Finding("goroutine-leak", sev, f"{n} goroutines ({pct:.0f} %) parked at {site}{suffix}", tuple(ev),
+    return [Finding("goroutine-leak", sev, f"{n} goroutines ({pct:.0f} %) parked at {site} ({reason}){suffix}", tuple(ev),
                     "A goroutine blocked forever (on a channel nobody sends to, a lock, a select without a "
                     "timeout) is never collected; its stack and everything it references stay alive.",
                     "Collect /debug/pprof/goroutine?debug=2 twice a minute apart: a leak grows at the same site; "
@@ -503,8 +534,17 @@ def detect_blocking_io(arch, baseline, th) -> list[Finding]:
         ev.append(Evidence("goroutines in syscalls most, created by", str(top_sys.index[0]), "", "trace"))
     if in_sys < th["syscall_goroutines_medium"] * gmp:
         return []
+    suffix = ""
+    bt = _trace(baseline) if baseline is not None else None
+    if bt is not None and bt.duration_ns:
+        bgt = _memo(baseline, "gtime", lambda: goroutine_time(bt))
+        b_sys = bgt["syscall_ns"].sum() / bt.duration_ns
+        ev.append(Evidence("baseline goroutines in syscalls on average (trace)", float(b_sys), "goroutines", "trace"))
+        suffix = f" (baseline {b_sys:.1f})"
+    elif baseline is not None:
+        suffix = " (baseline has no trace to compare)"
     return [Finding("blocking-io", _cap("medium", arch, th),
-                    f"{in_sys:.1f} goroutines in blocking syscalls on average (GOMAXPROCS {gmp})", tuple(ev),
+                    f"{in_sys:.1f} goroutines in blocking syscalls on average (GOMAXPROCS {gmp}){suffix}", tuple(ev),
                     "A goroutine in a blocking syscall (file I/O, cgo) holds its OS thread; the runtime hands its P "
                     "to another thread, creating threads as needed.",
                     "Check the threadcreate profile and the callers; move file I/O off the request path.")]
@@ -522,11 +562,20 @@ def detect_scheduler_latency(arch, baseline, th) -> list[Finding]:
     sev = _level(p99, th["sched_p99_medium_ms"], th["sched_p99_high_ms"])
     if sev is None:
         return []
+    busy = _summary(arch).busy_p_share
+    gmp = _gomaxprocs(arch) or 1
+    demand = _demand(arch) or 0.0
+    explained = max(busy, demand / gmp) >= th["cpu_saturation_medium"]
+    if explained and sev == "high":
+        sev = "medium"          # every P busy: the wait is CPU saturation's symptom, reported there
     gt = _memo(arch, "gtime", lambda: goroutine_time(t))
     by = gt.groupby("created_by")["sched_wait_ns"].sum().sort_values(ascending=False)
     ev = [Evidence("runnable-to-running delay p99", p99, "ms", "trace"),
           Evidence("runnable-to-running delay median", float(np.median(d)), "ms", "trace"),
-          Evidence("scheduling waits in the window", len(d), "", "trace")]
+          Evidence("scheduling waits in the window", len(d), "", "trace"),
+          Evidence("busy-P share", busy * 100, "%", "trace"),
+          Evidence("goroutines running or runnable per P" + (" (Ps saturated: the waits follow from it)"
+                                                             if explained else ""), demand / gmp, "", "trace")]
     if len(by):
         ev.append(Evidence(f"most scheduler wait: goroutines created by {by.index[0] or '?'}",
                            float(by.iloc[0]) / 1e6, "ms", "trace"))
@@ -560,13 +609,24 @@ def detect_hot_function(arch, baseline, th) -> list[Finding]:
         return []
     ev = [Evidence(f"flat CPU in {row['name']}", pct, "%", "profile"),
           Evidence("its cores", _cores(p, float(row["flat"])), "cores", "profile")]
+    # who the time belongs to: a hot function under a handshake or the GC is that mechanism's cost
+    st = _stacks(arch, p, "cpu", "cpu")
+    owner = ""
+    mine = st[st["frames"].map(lambda fr: bool(fr) and fr[0] == row["name"])]
+    for rx, what in ((TLS_HANDSHAKE, "crypto/tls handshakes"), (GC_FUNCS, "the garbage collector")):
+        r = re.compile(rx)
+        under = float(mine["value"][mine["frames"].map(lambda fr: any(r.search(f) for f in fr))].sum())
+        if mine["value"].sum() and under / float(mine["value"].sum()) >= 0.5:
+            ev.append(Evidence(f"share of its CPU under {what}", under * 100 / float(mine["value"].sum()), "%",
+                               "profile"))
+            owner = owner or f", mostly under {what}"
     pk = top(p, "cpu", granularity="packages")
     pk = pk[~pk["name"].str.match(r"^(runtime|syscall)$")]
     if len(pk):
         prow = pk.sort_values("flat", ascending=False).iloc[0]
         ev.append(Evidence(f"flat CPU in package {prow['name']}", float(prow["flat_pct"]), "%", "profile"))
     cmp, suffix = _compare_cpu(arch, baseline, "^" + re.escape(str(row["name"])) + "$", "its CPU")
-    return [Finding("hot-function", _cap(sev, arch, th), f"{pct:.0f} % of CPU in {row['name']}{suffix}",
+    return [Finding("hot-function", _cap(sev, arch, th), f"{pct:.0f} % of CPU in {row['name']}{owner}{suffix}",
                     tuple(ev + cmp),
                     "One function's own code takes a large share of all CPU; whether that is a problem depends on "
                     "who calls it (see the other findings).",
@@ -613,7 +673,12 @@ def triage(archive, baseline=None, *, thresholds: Mapping[str, float] | None = N
     th = resolve_thresholds(thresholds, arch.source)
     found: list[Finding] = []
     for kind, fn in DETECTORS.items():
-        found += fn(arch, base, th)
+        try:
+            found += fn(arch, base, th)
+        except PerfkitError as e:       # an unusual member (odd sample types, a broken trace): say so, go on
+            found.append(Finding(kind, "info", f"{kind}: not checked ({' '.join(str(e).split())})", (),
+                                 "The detector could not read what it needs from this archive.",
+                                 "Check the archive member named in the title."))
     if arch.trace is not None and _trace(arch) is None:
         found.append(Finding("cpu-saturation", "info", "trace not read: trace-based checks skipped",
                              (Evidence("trace", _problem(arch, "trace") or "unreadable", "", "trace"),), 

@@ -24,6 +24,8 @@ class Evidence:
 
     def as_dict(self) -> dict:
         v = self.value
+        if hasattr(v, "item"):                      # numpy scalars
+            v = v.item()
         if isinstance(v, float) and v != v:         # NaN is not JSON
             v = None
         return {"label": self.label, "value": v, "unit": self.unit, "source": self.source}
