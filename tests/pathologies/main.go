@@ -168,11 +168,14 @@ func runSyscall() {
 	b := []byte{'x'}
 	for i := 0; i < n(4); i++ {
 		go func(i int) {
-			for {
+			for k := 0; ; k++ {
 				if i%2 == 0 {
 					f.Write(b)
 				} else {
-					syscall.Getppid()
+					syscall.Getppid() // a raw syscall: the scheduler never sees it
+				}
+				if k%256 == 0 {
+					runtime.Gosched() // let the admin server answer the collector
 				}
 			}
 		}(i)
@@ -248,7 +251,8 @@ func runHealthy() string {
 	ln := listen()
 	go http.Serve(ln, http.HandlerFunc(hello))
 	url := "http://" + ln.Addr().String() + "/"
-	client := &http.Client{Timeout: 5 * time.Second}
+	// one idle connection kept per client goroutine (the default keeps 2 per host, so more clients would churn)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n(4)}}
 	for i := 0; i < n(4); i++ {
 		go drive(client, url, 50*time.Millisecond) // about 20 requests per second each
 	}
