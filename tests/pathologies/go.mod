@@ -1,0 +1,3 @@
+module perfkit.test/pathologies
+
+go 1.21
