@@ -40,8 +40,6 @@ EXPECT = {
 
 
 def _triage():
-    if not hasattr(perfkit, "triage"):
-        pytest.skip("perfkit.triage (the findings engine, issue 13) is not in this checkout")
     return perfkit.triage
 
 
@@ -154,3 +152,18 @@ def test_no_mechanism_the_program_lacks_at_medium_or_high(triaged, mode):
     _, tri = triaged(mode)
     wrong = {f.kind for f in tri.findings if f.severity in STRONG and f.kind in EXCLUSIVE} - set(EXPECT[mode][0])
     assert not wrong, (mode, tri.frame().to_string())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_triage_report_shows_every_finding(triaged, mode, tmp_path):
+    import html
+    import re
+
+    from perfkit.report import external_references, triage_report
+    arch, tri = triaged(mode)
+    page = triage_report(arch.source, None, tmp_path / f"{mode}.html", quiet=True).read_text(encoding="utf-8")
+    assert external_references(page) == []
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
+    text = re.sub(r"\s+", " ", text)
+    for f in tri.findings:
+        assert re.sub(r"\s+", " ", f.title) in text, f.title

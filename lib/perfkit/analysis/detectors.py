@@ -290,14 +290,19 @@ def detect_connection_churn(arch, baseline, th) -> list[Finding]:
     else:
         ev.append(Evidence("new connections per second", "not checked: no trace", "", "trace"))
         ratio_trace = float("nan")
-    ratio = float("nan")
+    ratio = ratio_low = float("nan")
+    rtxt = ""
     if rpc is not None and rpc.ratio == rpc.ratio:
-        ratio = rpc.ratio
-        ev.append(Evidence("requests per connection since start (net/http.readRequest / crypto/tls.Server "
-                           "allocations)", ratio, "requests", "allocs"))
+        ratio, ratio_low = rpc.ratio, rpc.low          # sampled counts: severity reads the interval's low end
+        ev += [Evidence("requests per connection since start (net/http.readRequest / crypto/tls.Server "
+                        "allocations)", ratio, "requests", "allocs"),
+               Evidence("95 % interval of requests per connection (allocation sampling)",
+                        f"{rpc.low:.1f}-{rpc.high:.1f}", "requests", "allocs")]
+        rtxt = f", {ratio:.1f} [{rpc.low:.1f}-{rpc.high:.1f}] requests per connection"
     elif ratio_trace == ratio_trace:
-        ratio = ratio_trace
+        ratio = ratio_low = ratio_trace
         ev.append(Evidence("requests per new connection in the trace window", ratio, "requests", "trace"))
+        rtxt = f", {ratio:.1f} requests per new connection"
     g = _profile(arch, "goroutine")
     if g is not None and not g.is_empty:
         cs = connection_states(g).set_index("state")["goroutines"]
@@ -311,9 +316,9 @@ def detect_connection_churn(arch, baseline, th) -> list[Finding]:
         return []
     if ratio != ratio:
         sev = "low"
-    elif ratio < th["churn_requests_per_conn_high"] and lo >= th["churn_accepts_per_s"]:
+    elif ratio_low < th["churn_requests_per_conn_high"] and lo >= th["churn_accepts_per_s"]:
         sev = "high"
-    elif ratio < th["churn_requests_per_conn_medium"]:
+    elif ratio_low < th["churn_requests_per_conn_medium"]:
         sev = "medium"
     else:
         sev = "low"
@@ -330,7 +335,6 @@ def detect_connection_churn(arch, baseline, th) -> list[Finding]:
             ev.append(Evidence(f"baseline new connections per second ({verdict}; Poisson 95 % intervals)",
                                bc.accepted_per_s, "1/s", "trace"))
             suffix = f" (vs baseline {bc.accepted_per_s:.0f}/s: {verdict})"
-    rtxt = f", {ratio:.1f} requests per connection" if ratio == ratio else ""
     return [Finding("connection-churn", _cap(sev, arch, th), f"{accepts:.0f} new connections/s{rtxt}{suffix}",
                     tuple(ev),
                     "Each new connection costs an accept, a goroutine, buffers and (with TLS) a full handshake; "

@@ -38,7 +38,8 @@ THRESHOLDS: tuple[Threshold, ...] = (
               "becomes measurable in a CPU profile (10 x ~2 ms = 2 % of a core with RSA)."),
     Threshold("connection-churn", "churn_requests_per_conn_high", 5.0, "requests",
               "Keep-alive clients reuse a connection for hundreds of requests; below 5 nearly every request "
-              "pays connection setup, so the setup dominates."),
+              "pays connection setup, so the setup dominates. Compared with the low end of the estimate's "
+              "95 % interval: the allocation profile samples few connections."),
     Threshold("connection-churn", "churn_requests_per_conn_medium", 20.0, "requests",
               "Below 20 requests per connection the per-connection cost is still a few % of the per-request "
               "cost: reuse is poor but not dominant."),
