@@ -84,14 +84,6 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, fleet_dir):
     assert r.returncode == 2
 
 
-def test_report_option_without_report_support_is_a_clear_error(fleet_dir, tmp_path):
-    import perfkit.report
-    if hasattr(perfkit.report, "triage_report"):
-        pytest.skip("the triage report is available; its own tests cover -o")
-    r = run(fleet_dir / "pprof-normal", "-o", tmp_path / "r.html")
-    assert r.returncode == 1 and "not available" in r.stderr and len(r.stderr.splitlines()) == 1
-
-
 @pytest.mark.slow
 def test_url_is_collected_first_with_progress(tmp_path):
     if not (ROOT / "wordgame" / "go.mod").exists():

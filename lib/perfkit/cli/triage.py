@@ -4,10 +4,8 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-from importlib import import_module
 
 from ..analysis.detectors import triage
-from ..errors import PerfkitError
 from ..formats.collect import collect
 from .shared import shorten_middle, terminal_width
 
@@ -67,11 +65,8 @@ def cmd_triage(args, out=None) -> int:
         archive = _resolve(args.archive, tmp, "archive", args.seconds)
         baseline = _resolve(args.baseline, tmp, "baseline", args.seconds) if args.baseline else None
         if args.output:
-            try:
-                report = getattr(import_module("perfkit.report"), "triage_report")
-            except (ImportError, AttributeError):
-                raise PerfkitError(args.output, "the triage report (-o) is not available in this perfkit") from None
-            report(archive, baseline, args.output)
+            from ..report.triage import triage_report      # papermill and nbconvert load slowly
+            triage_report(archive, baseline, args.output)
             print(f"perfkit: wrote {args.output}", file=sys.stderr)
             return 0
         result = triage(archive, baseline)
