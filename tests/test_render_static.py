@@ -474,3 +474,13 @@ def test_p_timeline_keeps_what_it_drew(normal, bad):
         want = p_utilization(t)
         got = data[data["trace"] == label]
         assert np.allclose(got["busy_ps"].to_numpy(), want["busy_ps"].to_numpy())
+
+
+def test_heap_side_by_side_of_an_empty_profile_says_so_without_warnings():
+    import warnings
+    empty = perfkit.ProfileBuilder([("inuse_objects", "count"), ("inuse_space", "bytes")]).build()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = perfkit.heap_side_by_side({"heap": empty}, "inuse_space")
+    assert len(fig.perfkit_data) == 0
+    assert any(t.get_text() == "no samples" for ax in fig.axes for t in ax.texts)

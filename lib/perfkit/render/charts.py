@@ -236,7 +236,10 @@ def heap_side_by_side(profiles: dict[str, Profile], sample_index="inuse_space", 
             ax.set_yticks(y, [_short(x, 55) for x in order], fontsize=8)
         else:
             ax.set_yticks(y, [""] * len(order))
-        ax.set_ylim(len(order) - 0.5, -0.5)
+        if order:
+            ax.set_ylim(len(order) - 0.5, -0.5)
+        else:                       # profiles with no samples: say so instead of an empty, singular axis
+            ax.text(0.5, 0.5, "no samples", transform=ax.transAxes, ha="center", va="center", fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.xaxis.set_major_formatter(_value_formatter(unit))
         ax.tick_params(axis="x", labelsize=7)
