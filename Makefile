@@ -20,7 +20,7 @@ endif
 # Fast inner loop: lint and the tests marked neither slow nor oracle (no notebooks, long fuzzing or Go-tool oracles).
 check: setup
 	$(VENV_PY) -m ruff check lib tests bench wordgame/wordgame_lab
-	$(VENV_PY) -m pytest -q -m 'not slow and not oracle' -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV_PY) -m pytest -q -m 'not slow and not oracle' -n 2 -p no:cacheprovider $(PYTEST_ARGS)
 
 .PHONY: check setup test report bench clean distclean wordgame tools lab
 
