@@ -33,10 +33,14 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
 }
 
+// DefaultMaxGames bounds memory: about 260 MB of games at ~260 B each.
+const DefaultMaxGames = 1_000_000
+
 type config struct {
 	addr, port, adminPort string
 	dict                  string
 	ttl, evictInterval    time.Duration
+	maxGames              int
 	maxBody               int64
 	timeouts              server.Timeouts
 	shutdownTimeout       time.Duration
@@ -53,6 +57,7 @@ var envNames = map[string]string{
 	"dict":                "WORDGAME_DICT",
 	"game-ttl":            "WORDGAME_GAME_TTL",
 	"evict-interval":      "WORDGAME_EVICT_INTERVAL",
+	"max-games":           "WORDGAME_MAX_GAMES",
 	"max-body":            "WORDGAME_MAX_BODY",
 	"read-header-timeout": "WORDGAME_READ_HEADER_TIMEOUT",
 	"read-timeout":        "WORDGAME_READ_TIMEOUT",
@@ -76,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.dict, "dict", "words.txt", "dictionary file, one word per line")
 	fs.DurationVar(&c.ttl, "game-ttl", store.DefaultTTL, "evict games idle for this long")
 	fs.DurationVar(&c.evictInterval, "evict-interval", 0, "how often to sweep idle games (0: TTL/4, between 10ms and 1m)")
+	fs.IntVar(&c.maxGames, "max-games", DefaultMaxGames, "live games allowed; past it /new answers 503 with Retry-After")
 	fs.Int64Var(&c.maxBody, "max-body", server.DefaultMaxBodyBytes, "request body limit in bytes (larger: 413)")
 	d := server.DefaultTimeouts
 	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read request headers")
@@ -118,6 +124,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.ttl <= 0 {
 		return nil, errors.New("-game-ttl must be > 0")
+	}
+	if c.maxGames <= 0 {
+		return nil, errors.New("-max-games must be > 0")
 	}
 	if c.maxBody <= 0 {
 		return nil, errors.New("-max-body must be > 0")
@@ -164,8 +173,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	reg := metrics.NewRegistry()
 	var st *store.Store
-	m := metrics.New(reg, cfg.metrics, func() int { return st.Len() })
-	st = store.New(store.Options{TTL: cfg.ttl, OnEvict: func(n int) {
+	m := metrics.New(reg, cfg.metrics, metrics.Store{Active: func() int { return st.Len() },
+		OldestIdle: func() time.Duration { return st.OldestIdle() }, Max: cfg.maxGames, TTL: cfg.ttl})
+	st = store.New(store.Options{TTL: cfg.ttl, MaxGames: cfg.maxGames, OnEvict: func(n int) {
 		m.Evicted(n)
 		log.Info("games evicted", "count", n)
 	}})
@@ -185,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 1
 	}
 	log.Info("listening", "public_addr", pub.Addr().String(), "admin_addr", adm.Addr().String(),
-		"metrics", cfg.metrics, "game_ttl", cfg.ttl.String(), "max_body", cfg.maxBody,
+		"metrics", cfg.metrics, "game_ttl", cfg.ttl.String(), "max_games", cfg.maxGames, "max_body", cfg.maxBody,
 		"version", metrics.Version, "goversion", runtime.Version())
 	if ready != nil {
 		ready <- srv

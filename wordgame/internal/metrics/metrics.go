@@ -31,6 +31,16 @@ type Metrics struct {
 	won, lost prometheus.Counter
 	hit, miss prometheus.Counter
 	rejected  prometheus.Counter
+	capacity  prometheus.Counter // games rejected at -max-games
+	draining  prometheus.Gauge
+}
+
+// Store feeds the game gauges.
+type Store struct {
+	Active     func() int           // wordgame_games_active
+	OldestIdle func() time.Duration // wordgame_games_oldest_idle_seconds; nil: 0
+	Max        int                  // wordgame_games_max (0: no limit)
+	TTL        time.Duration        // wordgame_game_ttl_seconds
 }
 
 // Version is set at build time with -ldflags "-X perfkit.local/wordgame/internal/metrics.Version=...".
@@ -53,10 +63,10 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
-// New registers the wordgame metrics on reg. activeGames feeds the
-// wordgame_games_active gauge. With enabled=false nothing is registered and
-// every method is a no-op; New returns nil in that case.
-func New(reg prometheus.Registerer, enabled bool, activeGames func() int) *Metrics {
+// New registers the wordgame metrics on reg; st feeds the game gauges. With
+// enabled=false nothing is registered and every method is a no-op; New
+// returns nil in that case.
+func New(reg prometheus.Registerer, enabled bool, st Store) *Metrics {
 	if !enabled {
 		return nil
 	}
@@ -94,8 +104,37 @@ func New(reg prometheus.Registerer, enabled bool, activeGames func() int) *Metri
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "wordgame_games_active",
 		Help: "Games in memory (started, not finished, not evicted).",
-	}, func() float64 { return float64(activeGames()) })
-	reg.MustRegister(m.requests, m.duration, m.inFlight, m.started, m.finished, m.guesses, m.evicted, active)
+	}, func() float64 { return float64(st.Active()) })
+	oldest := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "wordgame_games_oldest_idle_seconds",
+		Help: "Idle time of the least recently used live game (0 when none); stays <= TTL + sweep interval while eviction works.",
+	}, func() float64 {
+		if st.OldestIdle == nil {
+			return 0
+		}
+		return st.OldestIdle().Seconds()
+	})
+	maxG := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wordgame_games_max", Help: "Configured maximum of live games (-max-games; 0: no limit).",
+	})
+	maxG.Set(float64(st.Max))
+	ttl := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wordgame_game_ttl_seconds", Help: "Configured idle TTL of a game (-game-ttl).",
+	})
+	ttl.Set(st.TTL.Seconds())
+	rejected := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wordgame_games_rejected_total",
+		Help: "POST/GET /new refused, by reason (capacity: -max-games live games, answered 503).",
+	}, []string{"reason"})
+	m.capacity = rejected.WithLabelValues("capacity")
+	m.draining = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "wordgame_draining", Help: "1 from SIGTERM/SIGINT on (readiness fails, connections are being drained).",
+	})
+	reg.MustRegister(m.requests, m.duration, m.inFlight, m.started, m.finished, m.guesses, m.evicted, active,
+		oldest, maxG, ttl, rejected, m.draining)
+	for _, rm := range [][2]string{{"/new", "GET"}, {"/new", "POST"}, {"/guess", "POST"}} {
+		m.requests.WithLabelValues(rm[0], rm[1], "200")
+	}
 	// Pre-create the label values so every series exists (as 0) from startup
 	// and the hot path avoids the label lookup.
 	m.won, m.lost = m.finished.WithLabelValues("won"), m.finished.WithLabelValues("lost")
@@ -113,13 +152,18 @@ func (m *Metrics) RequestStarted() {
 	}
 }
 
-// RequestDone records one finished request.
+// RequestDone records one finished request; code is the status delivered,
+// 0 when no response could be delivered (counted as code="none").
 func (m *Metrics) RequestDone(route, method string, code int, d time.Duration) {
 	if m == nil {
 		return
 	}
 	m.inFlight.Dec()
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	c := "none"
+	if code != 0 {
+		c = strconv.Itoa(code)
+	}
+	m.requests.WithLabelValues(route, method, c).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
 }
 
@@ -165,5 +209,19 @@ func (m *Metrics) GuessRejected() {
 func (m *Metrics) Evicted(n int) {
 	if m != nil && n > 0 {
 		m.evicted.Add(float64(n))
+	}
+}
+
+// GameRejected counts a /new refused at capacity.
+func (m *Metrics) GameRejected() {
+	if m != nil {
+		m.capacity.Inc()
+	}
+}
+
+// SetDraining sets wordgame_draining to 1.
+func (m *Metrics) SetDraining() {
+	if m != nil {
+		m.draining.Set(1)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"perfkit.local/wordgame/internal/game"
 	"perfkit.local/wordgame/internal/store"
@@ -57,6 +58,13 @@ func (s *Server) handleNew(w http.ResponseWriter, r *http.Request) {
 	}
 	word := s.cfg.PickWord(s.cfg.Words)
 	st, err := s.cfg.Store.Create(word)
+	var full *store.FullError
+	if errors.As(err, &full) {
+		s.m.GameRejected()
+		w.Header().Set("Retry-After", strconv.Itoa(int((full.RetryAfter+time.Second-1)/time.Second)))
+		writeError(w, http.StatusServiceUnavailable, "too many live games; retry later")
+		return
+	}
 	if err != nil { // only an invalid word, which the dictionary loader rules out
 		writeError(w, http.StatusInternalServerError, "cannot start game")
 		return

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -51,8 +52,9 @@ func newEnv(t testing.TB, o opts) *env {
 	}
 	reg := metrics.NewRegistry()
 	var st *store.Store
-	m := metrics.New(reg, o.metrics, func() int { return st.Len() })
 	so := o.storeOpt
+	m := metrics.New(reg, o.metrics, metrics.Store{Active: func() int { return st.Len() },
+		OldestIdle: func() time.Duration { return st.OldestIdle() }, Max: so.MaxGames, TTL: so.TTL})
 	so.OnEvict = m.Evicted
 	st = store.New(so)
 	logs := &syncBuffer{}

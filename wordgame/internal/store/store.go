@@ -1,5 +1,10 @@
-// Package store keeps games in process memory behind one mutex and evicts
-// games that stay idle longer than a TTL.
+// Package store keeps games in process memory behind one mutex, bounds their
+// number, and evicts games that stay idle longer than a TTL.
+//
+// Games sit in a doubly-linked list ordered by last use (least recently used
+// at the front): a use moves a game to the back, and eviction pops expired
+// games from the front in bounded batches, so no critical section grows with
+// the number of games.
 package store
 
 import (
@@ -16,25 +21,51 @@ import (
 // ErrNotFound: unknown id, finished game, or a game idle past the TTL.
 var ErrNotFound = errors.New("game not found")
 
+// ErrFull: the store holds MaxGames live games.
+var ErrFull = errors.New("too many live games")
+
+// FullError is returned by Create at capacity. It matches ErrFull.
+type FullError struct {
+	RetryAfter time.Duration // when the least recently used game expires, clamped to [MinRetry, MaxRetry]
+}
+
+func (e *FullError) Error() string        { return ErrFull.Error() }
+func (e *FullError) Is(target error) bool { return target == ErrFull }
+
+// Retry-After bounds: games also end (won, lost) at any time, so a client is
+// never told to wait longer than MaxRetry even with a 24 h TTL.
+const (
+	MinRetry = time.Second
+	MaxRetry = time.Minute
+)
+
+// DefaultBatch is the default number of games evicted per critical section.
+const DefaultBatch = 512
+
 // Options configure a Store. Zero values give the defaults.
 type Options struct {
-	TTL     time.Duration    // idle time after which a game is evicted; default 24h
-	Now     func() time.Time // clock; default time.Now (tests inject a fake)
-	OnEvict func(n int)      // called (outside the lock) with the number of games evicted
-	NewID   func() string    // game id generator; default random UUIDv4
+	TTL      time.Duration    // idle time after which a game is evicted; default 24h
+	MaxGames int              // live games allowed; <= 0: no limit
+	Batch    int              // games evicted per lock hold by EvictIdle; default DefaultBatch
+	Now      func() time.Time // clock; default time.Now (tests inject a fake)
+	OnEvict  func(n int)      // called (outside the lock) with the number of games evicted
+	NewID    func() string    // game id generator; default random UUIDv4
 }
 
 type entry struct {
-	g        *game.Game
-	lastUsed time.Time
+	g          *game.Game
+	lastUsed   time.Time
+	prev, next *entry
 }
 
 // Store is safe for concurrent use. Every operation on a game runs under the
 // store lock, so a guess is atomic.
 type Store struct {
-	mu    sync.Mutex
-	games map[string]*entry
-	opt   Options
+	mu         sync.Mutex
+	games      map[string]*entry
+	head, tail *entry // head: least recently used
+	opt        Options
+	maxSection int // most games removed in one critical section (tests)
 }
 
 // DefaultTTL is the idle time after which a game is evicted.
@@ -44,6 +75,9 @@ const DefaultTTL = 24 * time.Hour
 func New(opt Options) *Store {
 	if opt.TTL <= 0 {
 		opt.TTL = DefaultTTL
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = DefaultBatch
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -57,20 +91,94 @@ func New(opt Options) *Store {
 // TTL returns the idle TTL.
 func (s *Store) TTL() time.Duration { return s.opt.TTL }
 
-// Create starts a game on word and returns its initial state.
-func (s *Store) Create(word string) (game.State, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.opt.NewID()
-	for s.games[id] != nil { // practically never: 122 random bits
-		id = s.opt.NewID()
+// MaxGames returns the configured maximum (0: none).
+func (s *Store) MaxGames() int { return max(s.opt.MaxGames, 0) }
+
+func (s *Store) pushBack(e *entry) {
+	e.prev, e.next = s.tail, nil
+	if s.tail != nil {
+		s.tail.next = e
+	} else {
+		s.head = e
 	}
+	s.tail = e
+}
+
+func (s *Store) unlink(e *entry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		s.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		s.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+}
+
+func (s *Store) remove(e *entry) {
+	s.unlink(e)
+	delete(s.games, e.g.ID)
+}
+
+// evictFront removes up to limit expired games from the front; s.mu is held.
+func (s *Store) evictFront(now time.Time, limit int) int {
+	n := 0
+	for n < limit && s.head != nil && now.Sub(s.head.lastUsed) >= s.opt.TTL {
+		s.remove(s.head)
+		n++
+	}
+	if n > s.maxSection {
+		s.maxSection = n
+	}
+	return n
+}
+
+func (s *Store) notify(n int) {
+	if n > 0 && s.opt.OnEvict != nil {
+		s.opt.OnEvict(n)
+	}
+}
+
+// Create starts a game on word and returns its initial state. At MaxGames it
+// first evicts expired games (a bounded batch); if none expired it returns a
+// *FullError.
+func (s *Store) Create(word string) (game.State, error) {
+	id := s.opt.NewID() // outside the lock: crypto/rand is a syscall
 	g, err := game.New(id, word)
 	if err != nil {
 		return game.State{}, err
 	}
-	s.games[id] = &entry{g: g, lastUsed: s.opt.Now()}
+	evicted := 0
+	defer func() { s.notify(evicted) }()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.games[id] != nil { // practically never: 122 random bits
+		id = s.opt.NewID()
+		g.ID = id
+	}
+	now := s.opt.Now()
+	if s.opt.MaxGames > 0 && len(s.games) >= s.opt.MaxGames {
+		evicted = s.evictFront(now, s.opt.Batch)
+		if len(s.games) >= s.opt.MaxGames {
+			return game.State{}, &FullError{RetryAfter: s.retryAfter(now)}
+		}
+	}
+	e := &entry{g: g, lastUsed: now}
+	s.games[id] = e
+	s.pushBack(e)
 	return g.State(), nil
+}
+
+// retryAfter: time until the least recently used game expires; s.mu is held.
+func (s *Store) retryAfter(now time.Time) time.Duration {
+	d := MaxRetry
+	if s.head != nil {
+		d = s.opt.TTL - now.Sub(s.head.lastUsed)
+	}
+	return min(max(d, MinRetry), MaxRetry)
 }
 
 // Result of one applied guess.
@@ -85,11 +193,7 @@ type Result struct {
 // is removed in the same critical section, so exactly one request sees it end.
 func (s *Store) Guess(id string, letter byte) (Result, error) {
 	evicted := 0
-	defer func() {
-		if evicted > 0 && s.opt.OnEvict != nil {
-			s.opt.OnEvict(evicted)
-		}
-	}()
+	defer func() { s.notify(evicted) }()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.games[id]
@@ -98,14 +202,17 @@ func (s *Store) Guess(id string, letter byte) (Result, error) {
 	}
 	now := s.opt.Now()
 	if now.Sub(e.lastUsed) >= s.opt.TTL { // expired, the sweeper has not run yet
-		delete(s.games, id)
+		s.remove(e)
 		evicted = 1
 		return Result{}, ErrNotFound
 	}
 	hit, st := e.g.Guess(letter)
-	e.lastUsed = now
 	if st != game.InProgress {
-		delete(s.games, id)
+		s.remove(e)
+	} else {
+		e.lastUsed = now
+		s.unlink(e)
+		s.pushBack(e)
 	}
 	return Result{State: e.g.State(), Hit: hit, Status: st, Word: e.g.Word()}, nil
 }
@@ -128,22 +235,31 @@ func (s *Store) Len() int {
 	return len(s.games)
 }
 
-// EvictIdle removes every game idle for at least the TTL and returns how many.
-func (s *Store) EvictIdle() int {
+// OldestIdle is the idle time of the least recently used game (0 when none).
+func (s *Store) OldestIdle() time.Duration {
 	s.mu.Lock()
-	now := s.opt.Now()
-	n := 0
-	for id, e := range s.games {
-		if now.Sub(e.lastUsed) >= s.opt.TTL {
-			delete(s.games, id)
-			n++
+	defer s.mu.Unlock()
+	if s.head == nil {
+		return 0
+	}
+	return max(s.opt.Now().Sub(s.head.lastUsed), 0)
+}
+
+// EvictIdle removes every game idle for at least the TTL and returns how
+// many. It takes the lock once per batch of at most Options.Batch games.
+func (s *Store) EvictIdle() int {
+	total := 0
+	for {
+		s.mu.Lock()
+		n := s.evictFront(s.opt.Now(), s.opt.Batch)
+		s.mu.Unlock()
+		total += n
+		if n < s.opt.Batch {
+			break
 		}
 	}
-	s.mu.Unlock()
-	if n > 0 && s.opt.OnEvict != nil {
-		s.opt.OnEvict(n)
-	}
-	return n
+	s.notify(total)
+	return total
 }
 
 // RunEvictor calls EvictIdle every interval until ctx is done. The interval
