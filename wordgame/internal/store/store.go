@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -257,6 +258,7 @@ func (s *Store) EvictIdle() int {
 		if n < s.opt.Batch {
 			break
 		}
+		runtime.Gosched() // let waiting requests take the lock between batches
 	}
 	s.notify(total)
 	return total
