@@ -28,22 +28,36 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		<-sigs
+		cancel() // first signal: drain
+		sig := <-sigs
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("second signal: exiting now, without draining",
+			"signal", sig.String())
+		os.Exit(ExitForced)
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, nil))
 }
+
+// ExitForced is the exit code after a second SIGTERM/SIGINT.
+const ExitForced = 3
 
 // DefaultMaxGames bounds memory: about 260 MB of games at ~260 B each.
 const DefaultMaxGames = 1_000_000
 
 type config struct {
-	addr, port, adminPort string
+	addr, port            string
+	adminAddr, adminPort  string
 	dict                  string
 	ttl, evictInterval    time.Duration
 	maxGames              int
 	maxBody               int64
 	timeouts              server.Timeouts
 	shutdownTimeout       time.Duration
+	drainDelay            time.Duration
 	logLevel              string
 	metrics               bool
 	version               bool
@@ -53,6 +67,7 @@ type config struct {
 var envNames = map[string]string{
 	"addr":                "WORDGAME_ADDR",
 	"port":                "PORT",
+	"admin-addr":          "WORDGAME_ADMIN_ADDR",
 	"admin-port":          "ADMIN_PORT",
 	"dict":                "WORDGAME_DICT",
 	"game-ttl":            "WORDGAME_GAME_TTL",
@@ -65,6 +80,7 @@ var envNames = map[string]string{
 	"idle-timeout":        "WORDGAME_IDLE_TIMEOUT",
 	"admin-write-timeout": "WORDGAME_ADMIN_WRITE_TIMEOUT",
 	"shutdown-timeout":    "WORDGAME_SHUTDOWN_TIMEOUT",
+	"drain-delay":         "WORDGAME_DRAIN_DELAY",
 	"log-level":           "LOG_LEVEL",
 	"metrics":             "METRICS",
 }
@@ -75,7 +91,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	c := &config{}
 	fs := flag.NewFlagSet("wordgame", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&c.addr, "addr", "127.0.0.1", "host/IP both listeners bind to")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1", "host/IP the public listener binds to")
+	fs.StringVar(&c.adminAddr, "admin-addr", "127.0.0.1", "host/IP the admin listener binds to (keep /debug/pprof private)")
 	fs.StringVar(&c.port, "port", "8080", "public API port (0: any free port)")
 	fs.StringVar(&c.adminPort, "admin-port", "8081", "admin port: /metrics, /debug/pprof/, /healthz, /readyz (0: any free port)")
 	fs.StringVar(&c.dict, "dict", "words.txt", "dictionary file, one word per line")
@@ -86,10 +103,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	d := server.DefaultTimeouts
 	fs.DurationVar(&c.timeouts.ReadHeader, "read-header-timeout", d.ReadHeader, "time to read request headers")
 	fs.DurationVar(&c.timeouts.Read, "read-timeout", d.Read, "time to read a whole request")
-	fs.DurationVar(&c.timeouts.Write, "write-timeout", d.Write, "public listener: time to write a response")
+	fs.DurationVar(&c.timeouts.Write, "write-timeout", d.Write, "public listener: time to write a response after the request is read (the deadline is read-timeout + write-timeout from the headers)")
 	fs.DurationVar(&c.timeouts.Idle, "idle-timeout", d.Idle, "keep-alive idle time")
 	fs.DurationVar(&c.timeouts.AdminWrite, "admin-write-timeout", d.AdminWrite, "admin listener: time to write a response (pprof profiles)")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, time allowed for in-flight requests")
+	fs.DurationVar(&c.drainDelay, "drain-delay", 5*time.Second, "on SIGTERM/SIGINT, keep serving this long with /readyz 503 and Connection: close before closing the listener (a second signal exits at once)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "after the drain delay, time allowed for in-flight requests")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (the secret word is logged at debug only)")
 	fs.BoolVar(&c.metrics, "metrics", true, "record request and game metrics (false: no-op, to measure instrumentation overhead)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
@@ -124,6 +142,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.ttl <= 0 {
 		return nil, errors.New("-game-ttl must be > 0")
+	}
+	if c.drainDelay < 0 {
+		return nil, errors.New("-drain-delay must be >= 0")
 	}
 	if c.maxGames <= 0 {
 		return nil, errors.New("-max-games must be > 0")
@@ -188,7 +209,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		log.Error("startup failed", "err", err.Error())
 		return 1
 	}
-	adm, err := net.Listen("tcp", net.JoinHostPort(cfg.addr, cfg.adminPort))
+	adm, err := net.Listen("tcp", net.JoinHostPort(cfg.adminAddr, cfg.adminPort))
 	if err != nil {
 		pub.Close()
 		log.Error("startup failed", "err", err.Error())
@@ -202,6 +223,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	err = srv.Run(ctx, pub, adm, server.RunOptions{
 		Timeouts: cfg.timeouts, ShutdownTimeout: cfg.shutdownTimeout, EvictInterval: cfg.evictInterval,
+		DrainDelay: cfg.drainDelay,
 	})
 	if err != nil {
 		log.Error("shutdown failed", "err", err.Error())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,14 +25,15 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestConfigEnvFallbackAndFlagPrecedence(t *testing.T) {
 	c, err := parseConfig(nil, env(nil), io.Discard)
-	if err != nil || c.addr != "127.0.0.1" || c.port != "8080" || c.adminPort != "8081" || c.dict != "words.txt" ||
+	if err != nil || c.addr != "127.0.0.1" || c.adminAddr != "127.0.0.1" || c.maxGames != 1_000_000 || c.port != "8080" || c.adminPort != "8081" || c.dict != "words.txt" ||
 		c.ttl != 24*time.Hour || c.maxBody != 4096 || !c.metrics || c.logLevel != "info" || c.shutdownTimeout != 10*time.Second {
 		t.Fatalf("defaults: %+v %v", c, err)
 	}
 	e := env(map[string]string{"PORT": "9000", "ADMIN_PORT": "9001", "WORDGAME_DICT": "/d", "WORDGAME_GAME_TTL": "2s",
-		"METRICS": "false", "LOG_LEVEL": "debug", "WORDGAME_MAX_BODY": "100", "WORDGAME_WRITE_TIMEOUT": "3s"})
+		"METRICS": "false", "LOG_LEVEL": "debug", "WORDGAME_MAX_BODY": "100", "WORDGAME_WRITE_TIMEOUT": "3s",
+		"WORDGAME_ADDR": "0.0.0.0", "WORDGAME_ADMIN_ADDR": "127.0.0.2", "WORDGAME_MAX_GAMES": "7"})
 	c, err = parseConfig(nil, e, io.Discard)
-	if err != nil || c.port != "9000" || c.adminPort != "9001" || c.dict != "/d" || c.ttl != 2*time.Second ||
+	if err != nil || c.addr != "0.0.0.0" || c.adminAddr != "127.0.0.2" || c.maxGames != 7 || c.port != "9000" || c.adminPort != "9001" || c.dict != "/d" || c.ttl != 2*time.Second ||
 		c.metrics || c.logLevel != "debug" || c.maxBody != 100 || c.timeouts.Write != 3*time.Second {
 		t.Fatalf("env: %+v %v", c, err)
 	}
@@ -39,7 +41,7 @@ func TestConfigEnvFallbackAndFlagPrecedence(t *testing.T) {
 	if err != nil || c.port != "0" || !c.metrics || c.ttl != time.Minute {
 		t.Fatalf("flags over env: %+v %v", c, err)
 	}
-	for _, bad := range [][]string{{"-port", "x"}, {"-port", "70000"}, {"-game-ttl", "0s"}, {"-log-level", "loud"}, {"extra"}} {
+	for _, bad := range [][]string{{"-port", "x"}, {"-port", "70000"}, {"-game-ttl", "0s"}, {"-log-level", "loud"}, {"extra"}, {"-max-games", "0"}} {
 		if _, err := parseConfig(bad, env(nil), io.Discard); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
@@ -76,7 +78,7 @@ func TestRunServesAndStops(t *testing.T) {
 	out := &lockedWriter{}
 	done := make(chan int)
 	go func() {
-		done <- run(ctx, []string{"-dict", writeDict(t), "-port", "0", "-admin-port", "0"}, env(nil), out, ready)
+		done <- run(ctx, []string{"-dict", writeDict(t), "-port", "0", "-admin-port", "0", "-drain-delay", "0s"}, env(nil), out, ready)
 	}()
 	<-ready
 	pub, adm := addrs(t, out.String())
@@ -139,11 +141,8 @@ func TestBinarySIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "wordgame")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-dict", writeDict(t), "-port", "0", "-admin-port", "0")
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "-dict", writeDict(t), "-port", "0", "-admin-port", "0", "-drain-delay", "100ms")
 	cmd.Env = append(os.Environ(), "PORT=", "ADMIN_PORT=")
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
@@ -223,5 +222,150 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(all, "\n"), `"msg":"shutdown complete"`) {
 		t.Fatalf("no shutdown complete line: %s", all)
+	}
+}
+
+// The admin listener binds -admin-addr, apart from the public -addr: pprof
+// and metrics are not on the public address.
+func TestAdminAddrApart(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan *server.Server, 1)
+	out := &lockedWriter{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-dict", writeDict(t), "-addr", "127.0.0.1", "-port", "0", "-admin-addr", "127.0.0.2",
+			"-admin-port", "0", "-drain-delay", "0s"}, env(nil), out, ready)
+	}()
+	select {
+	case <-ready:
+	case code := <-done:
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	pub, adm := addrs(t, out.String())
+	if !strings.HasPrefix(pub, "127.0.0.1:") || !strings.HasPrefix(adm, "127.0.0.2:") {
+		t.Fatalf("public %s admin %s", pub, adm)
+	}
+	for _, p := range []string{"/debug/pprof/", "/metrics", "/readyz"} {
+		resp, err := http.Get("http://" + pub + p)
+		if err != nil || resp.StatusCode != 404 {
+			t.Fatalf("public %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+		resp, err = http.Get("http://" + adm + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("admin %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	// The admin port is not open on the public address.
+	_, port, _ := net.SplitHostPort(adm)
+	if c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), time.Second); err == nil {
+		c.Close()
+		t.Fatal("admin port also open on the public address")
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "wordgame-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "wordgame")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
+// startBinary runs the binary with args and returns its log lines as they come.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), args...)
+	cmd.Env = append(os.Environ(), "PORT=", "ADMIN_PORT=")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return cmd, lines
+}
+
+func waitLine(t *testing.T, lines <-chan string, substr string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("exited before logging %q", substr)
+			}
+			if strings.Contains(l, substr) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("no %q line", substr)
+		}
+	}
+}
+
+// A second SIGTERM/SIGINT during the drain exits at once, non-zero, logged.
+func TestBinarySecondSignalForcesExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		cmd, lines := startBinary(t, "-dict", writeDict(t), "-port", "0", "-admin-port", "0", "-drain-delay", "1m")
+		_, adm := addrs(t, waitLine(t, lines, `"public_addr"`))
+		cmd.Process.Signal(sig)
+		waitLine(t, lines, `"msg":"shutting down"`)
+		resp, err := http.Get("http://" + adm + "/readyz")
+		if err != nil || resp.StatusCode != 503 {
+			t.Fatalf("readyz while draining: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		start := time.Now()
+		cmd.Process.Signal(sig)
+		l := waitLine(t, lines, "second signal")
+		for range lines {
+		}
+		err = cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != ExitForced || time.Since(start) > 5*time.Second {
+			t.Fatalf("%v: exit %v after %v (%s)", sig, err, time.Since(start), l)
+		}
 	}
 }

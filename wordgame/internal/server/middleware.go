@@ -91,6 +91,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
+		if s.shuttingDown.Load() {
+			w.Header().Set("Connection", "close") // draining: the client reconnects elsewhere
+		}
 		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 		rec := &recorder{ResponseWriter: w}
 		s.m.RequestStarted()

@@ -77,8 +77,17 @@ func (s *Server) AdminHandler() http.Handler { return s.admin }
 // Ready reports whether the dictionary is loaded and shutdown has not begun.
 func (s *Server) Ready() bool { return len(s.cfg.Words) > 0 && !s.shuttingDown.Load() }
 
-// BeginShutdown makes /readyz fail; Run calls it when its context ends.
-func (s *Server) BeginShutdown() { s.shuttingDown.Store(true) }
+// BeginShutdown makes /readyz fail, sets wordgame_draining, and from then on
+// every public response carries Connection: close. Run calls it when its
+// context ends.
+func (s *Server) BeginShutdown() {
+	if !s.shuttingDown.Swap(true) {
+		s.m.SetDraining()
+	}
+}
+
+// Draining reports whether BeginShutdown was called.
+func (s *Server) Draining() bool { return s.shuttingDown.Load() }
 
 func (s *Server) adminMux() http.Handler {
 	mux := http.NewServeMux()
@@ -107,6 +116,8 @@ func (s *Server) adminMux() http.Handler {
 }
 
 // Timeouts of the HTTP servers. Zero means none (not recommended).
+// The public listener's write deadline is Read + Write after the request
+// headers: a body that stalls until Read still leaves Write to send the 408.
 type Timeouts struct {
 	ReadHeader, Read, Write, Idle time.Duration
 	AdminWrite                    time.Duration // admin write timeout (pprof profiles take seconds)
@@ -122,6 +133,7 @@ var DefaultTimeouts = Timeouts{
 type RunOptions struct {
 	Timeouts        Timeouts
 	ShutdownTimeout time.Duration // deadline for in-flight requests; default 10s
+	DrainDelay      time.Duration // after readiness fails, keep serving (with Connection: close) this long
 	EvictInterval   time.Duration // <= 0: store.SweepInterval(TTL)
 }
 
@@ -130,9 +142,13 @@ type RunOptions struct {
 var ErrShutdownTimeout = errors.New("shutdown deadline exceeded; remaining connections closed")
 
 // Run serves the public API on pub and the admin endpoints on adm, and runs
-// the evictor, until ctx ends. Then it marks the server not ready, stops
-// accepting on both listeners, waits up to ShutdownTimeout for in-flight
-// requests, and returns nil (or ErrShutdownTimeout, or a serve error).
+// the evictor, until ctx ends. Then it drains: readiness fails at once
+// (/readyz 503, wordgame_draining 1); for DrainDelay the public API keeps
+// serving but every response carries Connection: close, so load balancers
+// see the 503 before any connection goes away; then keep-alives are disabled,
+// the public listener closes, in-flight requests get up to ShutdownTimeout,
+// and the admin listener closes last. It returns nil (or ErrShutdownTimeout,
+// or a serve error).
 func (s *Server) Run(ctx context.Context, pub, adm net.Listener, o RunOptions) error {
 	if o.ShutdownTimeout <= 0 {
 		o.ShutdownTimeout = 10 * time.Second
@@ -149,7 +165,11 @@ func (s *Server) Run(ctx context.Context, pub, adm net.Listener, o RunOptions) e
 			ErrorLog:          errLog,
 		}
 	}
-	pubSrv := mk(s.public, o.Timeouts.Write)
+	pubWrite := o.Timeouts.Write
+	if pubWrite > 0 && o.Timeouts.Read > 0 {
+		pubWrite += o.Timeouts.Read // counted from the headers: room for the 408 of a stalled body
+	}
+	pubSrv := mk(s.public, pubWrite)
 	admSrv := mk(s.admin, o.Timeouts.AdminWrite)
 
 	evCtx, stopEvictor := context.WithCancel(context.Background())
@@ -168,7 +188,18 @@ func (s *Server) Run(ctx context.Context, pub, adm net.Listener, o RunOptions) e
 		s.log.Error("serve failed", "err", err)
 	}
 	s.BeginShutdown()
-	s.log.Info("shutting down", "deadline", o.ShutdownTimeout.String())
+	s.log.Info("shutting down", "drain_delay", o.DrainDelay.String(), "deadline", o.ShutdownTimeout.String())
+	if runErr == nil && o.DrainDelay > 0 {
+		t := time.NewTimer(o.DrainDelay)
+		select {
+		case <-t.C:
+		case err := <-serveErr:
+			t.Stop()
+			runErr = err
+			s.log.Error("serve failed", "err", err)
+		}
+	}
+	pubSrv.SetKeepAlivesEnabled(false)
 	shCtx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	// Public first (stop accepting, drain in-flight), admin last so that
