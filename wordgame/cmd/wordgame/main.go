@@ -49,18 +49,18 @@ const ExitForced = 3
 const DefaultMaxGames = 1_000_000
 
 type config struct {
-	addr, port            string
-	adminAddr, adminPort  string
-	dict                  string
-	ttl, evictInterval    time.Duration
-	maxGames              int
-	maxBody               int64
-	timeouts              server.Timeouts
-	shutdownTimeout       time.Duration
-	drainDelay            time.Duration
-	logLevel              string
-	metrics               bool
-	version               bool
+	addr, port           string
+	adminAddr, adminPort string
+	dict                 string
+	ttl, evictInterval   time.Duration
+	maxGames             int
+	maxBody              int64
+	timeouts             server.Timeouts
+	shutdownTimeout      time.Duration
+	drainDelay           time.Duration
+	logLevel             string
+	metrics              bool
+	version              bool
 }
 
 // envNames maps flag names to their environment fallbacks.
