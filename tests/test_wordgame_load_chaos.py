@@ -133,4 +133,7 @@ def test_chaos_kill9_and_restart(chaos):
 
 def test_chaos_sigterm_no_failed_inflight(chaos):
     df, o = _get(chaos, "sigterm_under_load")
-    assert o["exit_code"] == 0 and o["failed_in_flight"] == 0 and len(df) > 20
+    # the drain order: readiness fails at once, the listener closes only after the drain delay,
+    # and players that stop on the 503 see no error at all
+    assert o["exit_code"] == 0 and o["failed_in_flight"] == 0 and o["client_errors"] == 0 and len(df) > 20, o
+    assert o["unready_after_s"] < o["poll_ms"] / 1000 + 0.5 <= o["drain_delay_s"] <= o["listener_closed_after_s"], o

@@ -60,7 +60,9 @@ class WordgameServer(GoServer):
     ``url`` is the public base URL, ``admin_url`` the admin one (metrics,
     pprof, health). ``words`` become the dictionary (a one-word dictionary
     makes every secret known). ``args`` and ``env`` pass extra flags and
-    environment (e.g. ``["-game-ttl", "2s"]``); ``taskset`` pins it to CPUs.
+    environment (e.g. ``["-game-ttl", "2s"]``); ``taskset`` pins it to CPUs. The drain delay on
+    SIGTERM defaults to 0 here (``WORDGAME_DRAIN_DELAY=0s``), so that stopping a test server is quick;
+    pass ``args=["-drain-delay=1s"]`` for the production behaviour.
     """
 
     def __init__(self, words=DEFAULT_WORDS, *, args=(), env=None, binary=None, src=None,
@@ -70,7 +72,7 @@ class WordgameServer(GoServer):
         self.binary = find_binary(binary, src)
         self.ports: tuple[int, int] = (0, 0)     # public, admin: 0 picks free ports
         # PORT / ADMIN_PORT from the caller's environment would override the flags' free ports
-        env = {"PORT": "", "ADMIN_PORT": "", **(env or {})}
+        env = {"PORT": "", "ADMIN_PORT": "", "WORDGAME_ADMIN_ADDR": "", "WORDGAME_DRAIN_DELAY": "0s", **(env or {})}
         super().__init__(self._command, addresses=self._addresses, ready_path="/readyz", env=env, taskset=taskset,
                          start_timeout=start_timeout, name="wordgame")
 
