@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -130,7 +132,10 @@ func (s *Server) handleGuess(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res.State)
 }
 
-var errTooLarge = errors.New("request body too large")
+var (
+	errTooLarge    = errors.New("request body too large")
+	errBodyTimeout = errors.New("request body not received in time")
+)
 
 // readBody reads the whole body, at most MaxBodyBytes.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
@@ -140,8 +145,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
 		return nil, errTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return nil, errBodyTimeout
 	}
 	return b, err
 }
@@ -149,6 +158,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 func writeBodyError(w http.ResponseWriter, err error) {
 	if errors.Is(err, errTooLarge) {
 		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	if errors.Is(err, errBodyTimeout) {
+		writeError(w, http.StatusRequestTimeout, "request body not received within the read timeout")
 		return
 	}
 	writeError(w, http.StatusBadRequest, "cannot read body")

@@ -39,11 +39,13 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// recorder captures the status and the number of body bytes written.
+// recorder captures the status, the number of body bytes written, and the
+// first write error.
 type recorder struct {
 	http.ResponseWriter
-	code  int
-	bytes int64
+	code     int
+	bytes    int64
+	writeErr error
 }
 
 func (r *recorder) WriteHeader(code int) {
@@ -59,6 +61,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	if err != nil && r.writeErr == nil {
+		r.writeErr = err
+	}
 	return n, err
 }
 
@@ -82,7 +87,10 @@ func methodLabel(m string) string {
 }
 
 // observe assigns the request id, and records one log line and the RED
-// metrics per request.
+// metrics per request, with the status actually delivered: the response is
+// flushed here, and when a write or the flush fails (write deadline passed,
+// connection gone) the request counts as code="none" and the log line says
+// why ("undelivered") and what was attempted.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -103,10 +111,14 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
+			attempted := code
+			if rec.writeErr != nil {
+				code = 0 // nothing delivered: code="none", log status 0
+			}
 			route, method := routeLabel(r.URL.Path), methodLabel(r.Method)
 			s.m.RequestDone(route, method, code, d)
 			if s.log.Enabled(r.Context(), slog.LevelInfo) {
-				s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				attrs := []slog.Attr{
 					slog.String("request_id", id),
 					slog.String("route", route),
 					slog.String("method", r.Method),
@@ -114,10 +126,20 @@ func (s *Server) observe(next http.Handler) http.Handler {
 					slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 					slog.Int64("bytes", rec.bytes),
 					slog.String("remote", r.RemoteAddr),
-				)
+				}
+				if rec.writeErr != nil {
+					attrs = append(attrs, slog.String("undelivered", rec.writeErr.Error()),
+						slog.Int("attempted_status", attempted))
+				}
+				s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 			}
 		}()
 		next.ServeHTTP(rec, r)
+		if rec.writeErr == nil && rec.code != 0 {
+			if err := http.NewResponseController(rec.ResponseWriter).Flush(); err != nil {
+				rec.writeErr = err
+			}
+		}
 	})
 }
 
