@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,8 @@ func FuzzGuessHandler(f *testing.F) {
 		`{"id":"$ID"}`, `{"guess":"a"}`, `{"id":"nope","guess":"a"}`, `{"id":1,"guess":"a"}`,
 		`{"id":"$ID","guess":"a"} trailing`, `[1,2]`, `null`, `""`, `not json`, ``, `{`, `{"id":"$ID","guess":"a"`,
 		`{"id":"$ID","guess":"a","id":"x"}`, `{"ID":"$ID","GUESS":"l"}`, "\xff\xfe{}",
+		`{"id":"$ID","guess":1}`, `{"id":"$ID","guess":["a"]}`, `{"id":{},"guess":"a"}`, `{"id":"$ID","guess":true}`,
+		`{"id":"$ID","guess":null}`, `{"id":null,"guess":"a"}`, `{"id":"$ID","guess":"\ud800"}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
@@ -41,8 +44,12 @@ func FuzzGuessHandler(f *testing.F) {
 			t.Fatalf("non-JSON response %q", w.Body)
 		}
 		if w.Code != 200 {
-			if _, ok := v["error"].(string); !ok {
+			msg, ok := v["error"].(string)
+			if !ok {
 				t.Fatalf("error body without error: %s", w.Body)
+			}
+			if leaksInternals(msg) {
+				t.Fatalf("encoding/json internals in %q for %q", msg, body)
 			}
 			if after, _ := e.store.Get(g.ID); after != before {
 				t.Fatalf("rejected %q changed the game", body)
@@ -50,4 +57,15 @@ func FuzzGuessHandler(f *testing.F) {
 		}
 		e.store.EvictIdle() // no-op with the 24h TTL; keeps the code path fuzzed
 	})
+}
+
+// leaksInternals: Go type names or encoding/json's wording in a client message.
+func leaksInternals(msg string) bool {
+	for _, bad := range []string{"json:", "Go struct", "Go value", "unmarshal", "guessRequest", "RawMessage",
+		"main.", "server.", "of type"} {
+		if strings.Contains(msg, bad) {
+			return true
+		}
+	}
+	return false
 }

@@ -78,9 +78,19 @@ func (s *Server) handleNew(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// Messages of 400s on /guess: what is wrong with the request, never
+// encoding/json's own text (Go type names).
+const (
+	msgNotObject = `body must be a JSON object with string fields "id" and "guess"`
+	msgIDType    = `"id" must be a string (the id from /new)`
+	msgGuessType = `"guess" must be a string of one letter A-Z`
+)
+
+// guessRequest keeps the raw values so that a wrong type gets our message.
+// Field names match case-insensitively, as encoding/json does.
 type guessRequest struct {
-	ID    *string `json:"id"`
-	Guess *string `json:"guess"`
+	ID    json.RawMessage `json:"id"`
+	Guess json.RawMessage `json:"guess"`
 }
 
 func (s *Server) handleGuess(w http.ResponseWriter, r *http.Request) {
@@ -90,29 +100,29 @@ func (s *Server) handleGuess(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
-	var req guessRequest
-	if err := decodeObject(body, &req); err != nil {
+	id, guess, msg := parseGuessRequest(body)
+	if msg != "" {
 		s.m.GuessRejected()
-		writeError(w, http.StatusBadRequest, "body must be a JSON object: "+err.Error())
+		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	if req.ID == nil || *req.ID == "" {
+	if id == nil || *id == "" {
 		s.m.GuessRejected()
-		writeError(w, http.StatusBadRequest, "missing id")
+		writeError(w, http.StatusBadRequest, `missing "id"`)
 		return
 	}
-	if req.Guess == nil {
+	if guess == nil {
 		s.m.GuessRejected()
-		writeError(w, http.StatusBadRequest, "missing guess")
+		writeError(w, http.StatusBadRequest, `missing "guess"`)
 		return
 	}
-	letter, err := game.ParseGuess(*req.Guess)
+	letter, err := game.ParseGuess(*guess)
 	if err != nil {
 		s.m.GuessRejected()
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	res, err := s.cfg.Store.Guess(*req.ID, letter)
+	res, err := s.cfg.Store.Guess(*id, letter)
 	if errors.Is(err, store.ErrNotFound) {
 		s.m.GuessRejected()
 		writeError(w, http.StatusNotFound, "game not found (unknown, finished or expired)")
@@ -164,17 +174,44 @@ func writeBodyError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusRequestTimeout, "request body not received within the read timeout")
 		return
 	}
-	writeError(w, http.StatusBadRequest, "cannot read body")
+	writeError(w, http.StatusBadRequest, "cannot read the request body")
 }
 
-// decodeObject accepts exactly one JSON object (unknown fields are ignored,
-// as in the original; trailing data is not).
-func decodeObject(b []byte, v any) error {
+// parseGuessRequest accepts exactly one JSON object (unknown fields are
+// ignored, as in the original; trailing data is not). A field absent or null
+// is nil. msg is the client-facing reason when the body is unusable.
+func parseGuessRequest(b []byte) (id, guess *string, msg string) {
 	t := bytes.TrimLeft(b, " \t\r\n")
 	if len(t) == 0 || t[0] != '{' {
-		return errors.New("not an object")
+		return nil, nil, msgNotObject
 	}
-	return json.Unmarshal(b, v)
+	var req guessRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, nil, msgNotObject + " (invalid JSON at byte " + strconv.FormatInt(se.Offset, 10) + ")"
+		}
+		return nil, nil, msgNotObject
+	}
+	str := func(raw json.RawMessage) (*string, bool) {
+		if raw == nil || string(raw) == "null" {
+			return nil, true
+		}
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return nil, false
+		}
+		return &v, true
+	}
+	id, ok := str(req.ID)
+	if !ok {
+		return nil, nil, msgIDType
+	}
+	guess, ok = str(req.Guess)
+	if !ok {
+		return nil, nil, msgGuessType
+	}
+	return id, guess, ""
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -259,3 +259,26 @@ func TestHealthAndReady(t *testing.T) {
 		}
 	}
 }
+
+// 400s say what is wrong with the request, in our words, not encoding/json's.
+func TestGuessErrorMessages(t *testing.T) {
+	e := newEnv(t, opts{})
+	g := e.newGame(t)
+	for body, want := range map[string]string{
+		`{"id":"` + g.ID + `","guess":1}`:     `"guess" must be a string of one letter A-Z`,
+		`{"id":"` + g.ID + `","guess":["a"]}`: `"guess" must be a string of one letter A-Z`,
+		`{"id":7,"guess":"a"}`:                `"id" must be a string (the id from /new)`,
+		`{"id":"` + g.ID + `","guess":"ab"}`:  "guess must be exactly one letter A-Z",
+		`{"id":"` + g.ID + `","guess":null}`:  `missing "guess"`,
+		`{"guess":"a"}`:                       `missing "id"`,
+		`[1]`:                                 `body must be a JSON object with string fields "id" and "guess"`,
+		`{"id":"x","guess":"a"} trailing`:     `body must be a JSON object with string fields "id" and "guess" (invalid JSON at byte 24)`,
+		`{"id":"x","guess":`:                  `body must be a JSON object with string fields "id" and "guess" (invalid JSON at byte 18)`,
+	} {
+		r := e.do(t, "POST", "/guess", body)
+		msg, _ := r.json(t)["error"].(string)
+		if r.code != 400 || msg != want || leaksInternals(msg) {
+			t.Errorf("%s: %d %q, want 400 %q", body, r.code, msg, want)
+		}
+	}
+}
