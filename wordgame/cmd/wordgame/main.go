@@ -90,7 +90,7 @@ var envNames = map[string]string{
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("wordgame", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs.SetOutput(io.Discard) // errors are printed once, by run
 	fs.StringVar(&c.addr, "addr", "127.0.0.1", "host/IP the public listener binds to")
 	fs.StringVar(&c.adminAddr, "admin-addr", "127.0.0.1", "host/IP the admin listener binds to (keep /debug/pprof private)")
 	fs.StringVar(&c.port, "port", "8080", "public API port (0: any free port)")
@@ -111,7 +111,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (the secret word is logged at debug only)")
 	fs.BoolVar(&c.metrics, "metrics", true, "record request and game metrics (false: no-op, to measure instrumentation overhead)")
 	fs.BoolVar(&c.version, "version", false, "print the version and exit")
-	fs.Usage = func() {
+	fs.Usage = func() {} // the flag package would print it on every error too
+	usage := func() {
 		fmt.Fprintln(out, "usage: wordgame [flags]   (each flag falls back to the environment variable in brackets)")
 		fs.VisitAll(func(f *flag.Flag) {
 			env := ""
@@ -130,6 +131,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		}
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			usage()
+		}
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -173,8 +177,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "wordgame:", err)
+	if err != nil { // one plain line: the logger does not exist yet
+		fmt.Fprintf(stderr, "wordgame: %v (wordgame -h lists the flags)\n", err)
 		return 2
 	}
 	if cfg.version {
@@ -187,7 +191,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	words, err := game.LoadDictionary(cfg.dict)
 	if err != nil {
 		log.Error("startup failed", "err", err.Error())
-		fmt.Fprintln(stderr, "wordgame: startup failed:", err)
 		return 1
 	}
 	log.Info("dictionary loaded", "path", cfg.dict, "words", len(words))

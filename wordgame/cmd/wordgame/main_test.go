@@ -369,3 +369,43 @@ func TestBinarySecondSignalForcesExit(t *testing.T) {
 		}
 	}
 }
+
+// Every startup error is printed once: a plain line before the logger
+// exists (flags, environment), one JSON line after (dictionary, listen).
+func TestStartupErrorsPrintedOnce(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	_, port, _ := net.SplitHostPort(taken.Addr().String())
+	missing := filepath.Join(t.TempDir(), "missing.txt")
+	for _, c := range []struct {
+		args     []string
+		env      map[string]string
+		code     int
+		json     bool
+		contains string
+	}{
+		{[]string{"-nope"}, nil, 2, false, "-nope"},
+		{[]string{"-port", "x"}, nil, 2, false, `"x"`},
+		{nil, map[string]string{"WORDGAME_MAX_GAMES": "many"}, 2, false, "WORDGAME_MAX_GAMES"},
+		{[]string{"-dict", missing, "-port", "0", "-admin-port", "0"}, nil, 1, true, missing},
+		{[]string{"-dict", writeDict(t), "-port", port, "-admin-port", "0"}, nil, 1, true, port},
+	} {
+		var out strings.Builder
+		code := run(context.Background(), c.args, env(c.env), &out, nil)
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if !strings.Contains(l, `"msg":"dictionary loaded"`) {
+				lines = append(lines, l)
+			}
+		}
+		var m map[string]any
+		isJSON := len(lines) == 1 && json.Unmarshal([]byte(lines[0]), &m) == nil && m["msg"] == "startup failed"
+		if code != c.code || len(lines) != 1 || isJSON != c.json || !strings.Contains(lines[0], c.contains) {
+			t.Errorf("%v: exit %d, want %d, one line (JSON %v) with %q; got:\n%s", c.args, code, c.code, c.json,
+				c.contains, out.String())
+		}
+	}
+}
