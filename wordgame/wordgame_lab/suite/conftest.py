@@ -30,6 +30,7 @@ OPTIONS = [
     ("--wordgame-admin-url", "WORDGAME_ADMIN_URL", None, "admin base URL (/healthz, /metrics), if any"),
     ("--wordgame-slow-timeout", "WORDGAME_SLOW_TIMEOUT", "30", "seconds a slow client may be held before it is a finding"),
     ("--wordgame-ttl", "WORDGAME_TTL", None, "idle-game TTL in seconds configured on the target (enables the eviction test)"),
+    ("--wordgame-max-games", "WORDGAME_MAX_GAMES", None, "the target's maximum of live games, when small (enables the capacity test)"),
     ("--wordgame-examples", "WORDGAME_EXAMPLES", "20", "hypothesis examples for the model-based and schemathesis tests"),
     ("--wordgame-concurrency", "WORDGAME_CONCURRENCY", "32x25", "parallel clients x games each"),
 ]
@@ -68,6 +69,7 @@ class Target:
     admin_url: str | None = None
     slow_timeout: float = 30.0
     ttl: float | None = None
+    max_games: int | None = None
     examples: int = 20
     clients: int = 16
     games: int = 20
@@ -103,8 +105,10 @@ def target(request) -> Target:
     if url:
         ttl = opt(cfg, "--wordgame-ttl")
         pid = opt(cfg, "--wordgame-pid")
+        mg = opt(cfg, "--wordgame-max-games")
         t = Target(url.rstrip("/"), word=(opt(cfg, "--wordgame-word") or None), pid=int(pid) if pid else None,
-                   admin_url=opt(cfg, "--wordgame-admin-url"), ttl=float(ttl) if ttl else None, **common)
+                   admin_url=opt(cfg, "--wordgame-admin-url"), ttl=float(ttl) if ttl else None,
+                   max_games=int(mg) if mg else None, **common)
     else:
         from wordgame_lab.server import WordgameServer
         server = WordgameServer(words=[KNOWN_WORD], args=list(OWN_SERVER_ARGS)).start()

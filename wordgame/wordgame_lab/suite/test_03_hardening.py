@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from helpers import find_game_with_miss, finding, guess_ok, new_game, short, single_json
-from wordgame_lab.client import build_request, host_port, raw_exchange, raw_request, slow_client
+from wordgame_lab.client import Client, build_request, host_port, raw_exchange, raw_request, slow_client
 
 pytestmark = pytest.mark.hardening
 
@@ -198,3 +198,115 @@ def test_health_and_metrics(target):
             problems.append(f"{path} -> {type(e).__name__}")
     if problems:
         finding("observability endpoints missing: " + "; ".join(problems))
+
+
+# -- issue 14: bounded memory, admin apart, honest timeouts, error messages ---------------
+CAPACITY_PROBE = 10_000     # at most this many games are created to find the limit
+
+
+def test_new_past_capacity_is_503_with_retry_after(target):
+    """Past its maximum of live games /new answers 503 with a JSON error and an integer Retry-After.
+
+    Needs a small maximum: the target's (--wordgame-max-games), or, when the suite started our own
+    server, a second one of ours with -max-games 5."""
+    own = None
+    url, limit = target.url, target.max_games
+    if limit is None and target.server is not None:
+        from wordgame_lab.server import WordgameServer
+        limit = 5
+        own = WordgameServer(words=[target.word or "GOPHER"], args=["-max-games", str(limit)]).start()
+        url = own.url
+    if limit is None:
+        pytest.skip("the target's maximum of live games is unknown (pass --wordgame-max-games N)")
+    if limit > CAPACITY_PROBE:
+        pytest.skip(f"the target's maximum ({limit}) is too large to fill in a test")
+    try:
+        with Client(url, timeout=5) as c:
+            rejected = None
+            for _ in range(limit + 1):
+                r = c.new()
+                if r.status != 200:
+                    rejected = r
+                    break
+            metrics = None
+            if own is not None:
+                import requests
+                metrics = requests.get(own.admin_url + "/metrics", timeout=5).text
+    finally:
+        if own is not None:
+            own.stop()
+    if rejected is None:
+        finding(f"{limit + 1} games started with a maximum of {limit}: no bound on live games")
+    problems = []
+    if rejected.status != 503:
+        problems.append(f"status {rejected.status} (expected 503)")
+    if not _is_json_error(rejected):
+        problems.append(f"body {short(rejected.body, 60)!r} is not a JSON error")
+    ra = rejected.headers.get("retry-after", "")
+    if not ra.isdigit() or int(ra) < 1:
+        problems.append(f"Retry-After {ra!r} (expected an integer number of seconds >= 1)")
+    if metrics is not None and 'wordgame_games_rejected_total{reason="capacity"} 1' not in metrics:
+        problems.append("the rejection is not counted in wordgame_games_rejected_total")
+    if problems:
+        finding("/new past the maximum of live games: " + "; ".join(problems))
+
+
+def test_admin_endpoints_not_on_the_public_address(target):
+    """pprof and metrics are served on the admin listener only, never on the public one."""
+    if not target.admin_url:
+        pytest.skip("no admin URL (pass --wordgame-admin-url)")
+    served = []
+    for path in ("/debug/pprof/", "/debug/pprof/cmdline", "/metrics"):
+        res = raw_request(target.url, "GET", path)
+        if res.count and res.responses[0][0] == 200:
+            served.append(path)
+    if served:
+        finding("admin endpoints served on the public address: " + ", ".join(served))
+    if host_port(target.admin_url) == host_port(target.url):
+        finding(f"the admin endpoints share the public address {target.url}")
+
+
+def test_stalled_body_gets_408(target):
+    """A body that stalls gets a 408 with a JSON error once the read timeout passes, not a silent EOF."""
+    hp = "%s:%d" % host_port(target.url)
+    partial = (f"POST /guess HTTP/1.1\r\nHost: {hp}\r\nContent-Type: application/json\r\n"
+               f"Content-Length: 100\r\n\r\n" + '{"id": "').encode()
+    res = raw_exchange(target.url, partial, timeout=target.slow_timeout + 2)
+    if not res.count:
+        finding(f"stalled body: {res.describe()} (expected 408 with a JSON error)")
+    status, headers, body = res.responses[0]
+    if status != 408:
+        finding(f"stalled body -> {status} {short(body, 60)!r} (expected 408)")
+    try:
+        doc = single_json(body)
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not headers.get("content-type", "").startswith("application/json"):
+        finding(f"stalled body -> 408 without a JSON error: {short(body, 60)!r}")
+
+
+JSON_INTERNALS = ("json:", "Go struct", "Go value", "unmarshal", "of type")
+
+
+def test_error_messages_do_not_echo_decoder_internals(target, client):
+    """4xx messages say what is wrong with the request, not encoding/json's text with Go type names."""
+    g = new_game(client)
+    bodies = {
+        "guess is a number": '{"id": "%s", "guess": 5}' % g["id"],
+        "guess is a list": '{"id": "%s", "guess": ["e"]}' % g["id"],
+        "id is a number": '{"id": 12, "guess": "e"}',
+        "trailing data": '{"id": "%s", "guess": "e"} x' % g["id"],
+        "truncated JSON": '{"id": "%s", "gue' % g["id"],
+        "JSON array": "[1, 2]",
+    }
+    leaks = []
+    for name, body in bodies.items():
+        res = raw_request(target.url, "POST", "/guess", body=body.encode())
+        if not res.count:
+            continue                        # no response at all: another test's finding
+        text = res.responses[0][2].decode("utf-8", "replace")
+        hit = [w for w in JSON_INTERNALS if w in text]
+        if hit:
+            leaks.append(f"{name}: {short(res.responses[0][2], 70)!r}")
+    if leaks:
+        finding("error messages echo encoding/json internals (Go type names): " + "; ".join(leaks))
