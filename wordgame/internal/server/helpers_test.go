@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -54,7 +55,7 @@ func newEnv(t testing.TB, o opts) *env {
 	var st *store.Store
 	so := o.storeOpt
 	m := metrics.New(reg, o.metrics, metrics.Store{Active: func() int { return st.Len() },
-		OldestIdle: func() time.Duration { return st.OldestIdle() }, Max: so.MaxGames, TTL: so.TTL})
+		OldestIdle: func() time.Duration { return st.OldestIdle() }, Max: so.MaxGames, TTL: cmp.Or(so.TTL, store.DefaultTTL)})
 	so.OnEvict = m.Evicted
 	st = store.New(so)
 	logs := &syncBuffer{}
