@@ -152,6 +152,17 @@ def test_slis_count_the_public_api_only_and_no_response_as_bad():
             assert ":" in metric and metric.endswith(":rate5m"), (name, metric, window)
 
 
+def test_alert_table_counts_the_unit_test_cases():
+    table = wordgame_alerts().set_index("alert")
+    assert set(table.index) == {a["alert"] for a in _alerts()}
+    cases = [c for _, c in _cases()]
+    for name, row in table.iterrows():
+        assert row["tests firing"] == sum(1 for c in cases if c["alertname"] == name and c.get("exp_alerts"))
+        assert row["tests silent"] == sum(1 for c in cases if c["alertname"] == name and not c.get("exp_alerts"))
+        assert row["severity"] in ("page", "ticket")
+    assert table.loc["WordgameGamesNearCapacity", "for"] == "15m" and table.loc["WordgameAvailabilityBurn1h", "for"] == ""
+
+
 def test_promtool_check_needs_something_to_check():
     with pytest.raises(PromtoolError, match="nothing to check"):
         promtool_check()
