@@ -166,6 +166,10 @@ def test_query_range_and_errors(prom_on_target):
     assert {"timestamp", "value"} <= set(df.columns) and 3 <= len(df) <= 5
     with pytest.raises(PrometheusError, match="parse"):
         prom.api.query("rate(hits_total[")
+    names = prom.api.label_values()
+    assert {"hits_total", "lat_bucket", "lat_count", "up"} <= set(names) and names == sorted(names)
+    assert prom.api.label_values("job", match="hits_total") == ["counter"]
+    assert prom.api.label_values("path") == ["/x"]
     t = prom.api.targets()
     assert set(t["job"]) == {"counter", "prometheus"} and (t["health"] == "up").all()
 

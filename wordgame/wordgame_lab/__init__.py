@@ -17,7 +17,7 @@ from .load import (LoadWithMetrics, ProfileUnderLoad, load_with_metrics, profile
                    wordgame_capacity, wrk_wordgame)
 from .model import FREQUENCY, GameModel, check_transition, is_finished
 from .monitor import (Instrumentation, check_monitoring, instrumentation, monitoring_dir, prometheus_p99, slo_section,
-                      wordgame_alerts, wordgame_dashboard_exprs, wordgame_prometheus)
+                      wordgame_alerts, wordgame_burn_rates, wordgame_dashboard_exprs, wordgame_prometheus)
 from .players import Recorder, play
 from .server import DEFAULT_WORDS, WordgameError, WordgameServer, build_binary
 from .words import find_words
@@ -32,5 +32,5 @@ __all__ = ["WordgameServer", "WordgameError", "DEFAULT_WORDS", "build_binary", "
            "profile_under_load", "ProfileUnderLoad", "Recorder", "play",
            "run_all_chaos", "ChaosRun", "EXPERIMENTS",
            "red", "games", "runtime", "load_overview", "latency_comparison", "capacity_chart", "chaos_chart",
-           "monitoring_dir", "check_monitoring", "wordgame_alerts", "wordgame_dashboard_exprs",
+           "monitoring_dir", "check_monitoring", "wordgame_alerts", "wordgame_burn_rates", "wordgame_dashboard_exprs",
            "wordgame_prometheus", "prometheus_p99", "slo_section", "instrumentation", "Instrumentation"]

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfkit.lab import PrometheusServer, alert_table, dashboard_exprs, load_dashboard, promtool_check
+from perfkit.lab import PrometheusServer, alert_table, burn_rate_tiers, dashboard_exprs, load_dashboard, promtool_check
 from perfkit.metrics import Scraper
 
 ENV_VAR = "WORDGAME_MONITORING"
 JOB = "wordgame"
 
 __all__ = ["ENV_VAR", "JOB", "monitoring_dir", "rule_files", "rule_test_files", "prometheus_config",
-           "dashboard_path", "wordgame_dashboard_exprs", "check_monitoring", "wordgame_alerts", "wordgame_prometheus",
+           "dashboard_path", "wordgame_dashboard_exprs", "check_monitoring", "wordgame_alerts", "wordgame_burn_rates",
+           "wordgame_prometheus",
            "slo_section", "prometheus_p99", "Instrumentation", "instrumentation"]
 
 
@@ -57,6 +58,13 @@ def check_monitoring(directory=None, *, raise_on_error: bool = True):
 def wordgame_alerts(directory=None) -> pd.DataFrame:
     """One row per alert with the number of unit-test cases expecting it firing / silent."""
     return alert_table(rule_files(directory), rule_test_files(directory))
+
+
+def wordgame_burn_rates(directory=None, *, period="30d") -> pd.DataFrame:
+    """The burn-rate tiers of the wordgame alerts (``perfkit.lab.burn_rate_tiers``): one row per
+    alert with its SLO, burn rate, windows, the share of the 30-day budget it lets go, how long the
+    budget lasts at that rate and how long a total outage takes to fire it."""
+    return burn_rate_tiers(rule_files(directory), period=period)
 
 
 def wordgame_prometheus(admin_url: str, *, interval="1s", directory=None, **options) -> PrometheusServer:

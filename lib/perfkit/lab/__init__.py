@@ -14,7 +14,7 @@ from .locust import LocustResult, run_locust
 from .ports import LOOPBACK_HOSTS, free_port, host_port, port_open
 from .process import GoServer, ServerProcessError, build_go_binary, lab_cache_dir
 from .prometheus import PromAPI, PrometheusError, PrometheusServer, find_prometheus_tool, generate_config
-from .promtool import CheckResult, PromtoolError, alert_table, promtool_check
+from .promtool import CheckResult, PromtoolError, alert_table, burn_rate_tiers, promtool_check
 from .proxy import FaultProxy, ProxyStats
 
 __all__ = ["GoServer", "ServerProcessError", "build_go_binary", "lab_cache_dir",
@@ -22,4 +22,4 @@ __all__ = ["GoServer", "ServerProcessError", "build_go_binary", "lab_cache_dir",
            "LocustResult", "run_locust", "CapacityResult", "capacity_search", "wrk_run", "WRK_DONE",
            "ChaosResult", "latency_summary", "http_ok", "cpu_starved", "FaultProxy", "ProxyStats",
            "PrometheusServer", "PromAPI", "PrometheusError", "generate_config", "find_prometheus_tool",
-           "promtool_check", "PromtoolError", "CheckResult", "alert_table", "dashboard_exprs", "load_dashboard"]
+           "promtool_check", "PromtoolError", "CheckResult", "alert_table", "burn_rate_tiers", "dashboard_exprs", "load_dashboard"]

@@ -257,6 +257,12 @@ class PromAPI:
         return _frame_from_result(self._get("/api/v1/query_range", query=expr, start=start, end=end,
                                             step=seconds(step)))
 
+    def label_values(self, label: str = "__name__", match: str | None = None) -> list[str]:
+        """The values of ``label`` (``__name__``: every metric name) in the stored series, sorted;
+        ``match`` restricts them to the series of one selector."""
+        path = "/api/v1/label/" + urllib.parse.quote(label, safe="") + "/values"
+        return sorted(self._get(path, **({"match[]": match} if match else {})))
+
     def targets(self) -> pd.DataFrame:
         data = self._get("/api/v1/targets")
         return pd.DataFrame([{"job": t["labels"].get("job"), "instance": t["labels"].get("instance"),
