@@ -92,3 +92,24 @@ def test_go_server_output_to_a_file_survives_stop():
         assert srv.alive and srv.pid
     assert not srv.alive
     assert f"port {port}" in srv.output()
+
+
+def test_build_go_binary_is_keyed_by_the_sources(tmp_path, monkeypatch):
+    # two checkouts of one module with different sources must never share a cached binary
+    monkeypatch.setenv("PERFKIT_LAB_CACHE", str(tmp_path / "cache"))
+    mods = []
+    for i, word in enumerate(("alpha", "beta", "alpha")):
+        m = tmp_path / f"checkout{i}" / "hello"
+        m.mkdir(parents=True)
+        (m / "go.mod").write_text("module example.test/hello\n\ngo 1.21\n")
+        (m / "main.go").write_text(f'package main\n\nimport "fmt"\n\nfunc main() {{ fmt.Println("{word}") }}\n')
+        mods.append(m)
+    bins = [build_go_binary(m) for m in mods]
+    outs = [subprocess.run([str(b)], capture_output=True, text=True).stdout.strip() for b in bins]
+    assert outs == ["alpha", "beta", "alpha"]
+    assert bins[0] != bins[1] and bins[0] == bins[2]
+    # an explicit output path is rebuilt when the sources behind it change
+    fixed = tmp_path / "out" / "hello"
+    build_go_binary(mods[0], out=fixed)
+    build_go_binary(mods[1], out=fixed)
+    assert subprocess.run([str(fixed)], capture_output=True, text=True).stdout.strip() == "beta"

@@ -10,7 +10,7 @@ import os
 import signal
 from pathlib import Path
 
-from perfkit.lab import GoServer, build_go_binary, free_port, lab_cache_dir
+from perfkit.lab import GoServer, build_go_binary, free_port
 
 SOURCE_DIR = Path(__file__).resolve().parent / "defective_src"
 
@@ -19,7 +19,7 @@ __all__ = ["DefectiveServer", "build_defective", "SOURCE_DIR"]
 
 def build_defective(out: str | os.PathLike | None = None) -> Path:
     """``go build`` the defective server (skipped when up to date)."""
-    return build_go_binary(SOURCE_DIR, ".", out or lab_cache_dir() / "bin" / "defective-wordgame",
+    return build_go_binary(SOURCE_DIR, ".", out,
                            env={"GOFLAGS": "-mod=mod"}, timeout=300)
 
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from perfkit.errors import PerfkitError
-from perfkit.lab import GoServer, build_go_binary, lab_cache_dir
+from perfkit.lab import GoServer, build_go_binary
 
 BIN_ENV, SRC_ENV = "WORDGAME_BIN", "WORDGAME_SRC"
 DEFAULT_WORDS = ("APPLE", "BANANA", "CHERRY", "ORANGE", "PYTHON", "GOPHER", "KERNEL", "SOCKET")
@@ -40,7 +40,7 @@ def source_dir(src: str | os.PathLike | None = None) -> Path:
 def build_binary(src: str | os.PathLike | None = None, out: str | os.PathLike | None = None, *,
                  force: bool = False) -> Path:
     """``go build`` the server (skipped when up to date) into ``out`` (default: the lab cache)."""
-    return build_go_binary(source_dir(src), "./cmd/wordgame", out or lab_cache_dir() / "bin" / "wordgame",
+    return build_go_binary(source_dir(src), "./cmd/wordgame", out,
                            force=force)
 
 

@@ -8,6 +8,7 @@ directory. A crash in the process's output (panic, fatal error) is parsed with
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import signal as _signal
 import subprocess
@@ -41,25 +42,39 @@ def lab_cache_dir() -> Path:
     return base / "perfkit-lab"
 
 
-def _newest_source(src: Path) -> float:
-    return max((p.stat().st_mtime for p in src.rglob("*") if p.suffix in (".go", ".mod", ".sum")), default=0.0)
+def _source_digest(src: Path, package: str, env: dict | None) -> str:
+    """A digest of everything a ``go build`` reads from ``src`` (Go files, go.mod, go.sum), the package
+    and the extra environment: two checkouts with different sources never share a binary."""
+    h = hashlib.sha256(f"{package}\0{sorted((env or {}).items())}\0".encode())
+    for p in sorted(p for p in src.rglob("*") if p.suffix in (".go", ".mod", ".sum") and p.is_file()):
+        h.update(str(p.relative_to(src)).encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def build_go_binary(src: str | os.PathLike, package: str = ".", out: str | os.PathLike | None = None, *,
                     force: bool = False, env: dict | None = None, timeout: float = 600) -> Path:
-    """``go build`` ``package`` of the Go module in ``src`` into ``out`` (default: the lab cache,
-    named after the module directory); skipped when ``out`` is newer than every source file."""
+    """``go build`` ``package`` of the Go module in ``src``. Without ``out`` the binary goes to the
+    lab cache under a name with a digest of the sources, and an existing one is reused; with ``out``
+    it is rebuilt unless a stamp next to it records the same digest. Built into a temporary file
+    and renamed, so concurrent builds never see a half-written binary."""
     src = Path(src)
     if not (src / "go.mod").is_file():
         raise ServerProcessError(src, "no go.mod: not a Go module source directory")
-    out = Path(out) if out else lab_cache_dir() / "bin" / src.resolve().name
-    if not force and out.exists() and out.stat().st_mtime >= _newest_source(src):
+    digest = _source_digest(src, package, env)
+    name = Path(package).name if package not in (".", "") else src.resolve().name
+    out = Path(out) if out else lab_cache_dir() / "bin" / f"{name}-{digest}"
+    stamp = out.with_name(out.name + ".digest")
+    if not force and out.exists() and stamp.exists() and stamp.read_text() == digest:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    r = subprocess.run([find_go(), "build", "-o", str(out), package], cwd=src, capture_output=True, text=True,
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    r = subprocess.run([find_go(), "build", "-o", str(tmp), package], cwd=src, capture_output=True, text=True,
                        timeout=timeout, env={**os.environ, **(env or {})})
     if r.returncode != 0:
+        tmp.unlink(missing_ok=True)
         raise ServerProcessError(src, f"go build failed: {r.stderr.strip()[-2000:]}")
+    os.replace(tmp, out)
+    stamp.write_text(digest)
     return out
 
 
