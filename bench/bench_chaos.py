@@ -38,7 +38,7 @@ def _one(name: str, short: bool):
     """One experiment alone, with run_all_chaos's arguments."""
     k = 1 if short else 4
     if name in ("latency_injection", "fault_injection", "kill9_under_load"):
-        with WordgameServer() as srv:
+        with WordgameServer(env=ch.FAST_STOP) as srv:
             if name == "latency_injection":
                 return ch.latency_injection(srv, delay_ms=50, requests=240 * k)
             if name == "fault_injection":

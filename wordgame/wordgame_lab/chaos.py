@@ -29,17 +29,22 @@ from perfkit.metrics import parse_exposition
 from .client import Client
 from .frames import REQUESTS
 from .players import Recorder
-from .server import DEFAULT_WORDS, WordgameServer
+from .server import DEFAULT_WORDS, WordgameServer, find_binary
 
 __all__ = ["ChaosRun", "run_all_chaos", "kill9_under_load", "sigterm_under_load", "latency_injection",
            "fault_injection", "cpu_starvation", "abandon_soak", "metric_totals", "EXPERIMENTS", "TIMER_MS",
-           "HANDOFF_MS", "SLO_LATENCY_MS"]
+           "HANDOFF_MS", "SLO_LATENCY_MS", "FAST_STOP"]
 
 EXPERIMENTS = ("latency_injection", "fault_injection", "cpu_starvation", "abandon_soak", "kill9_under_load",
                "sigterm_under_load")
 TIMER_MS = 1.0                                   # asyncio's epoll waits are whole milliseconds, rounded up
 HANDOFF_MS = sys.getswitchinterval() * 1000      # a woken Python thread waits at most this for the GIL
 SLO_LATENCY_MS = 100.0                           # the latency SLO: 99 % of requests under 100 ms
+SLO_LATENCY_TARGET = 0.99
+SLI_ROUTES = ("/new", "/guess")
+DURATION = "wordgame_http_request_duration_seconds"
+# the servers these experiments start stop at once (no load balancer to drain for); older servers ignore it
+FAST_STOP = {"WORDGAME_DRAIN_DELAY": "0s"}
 
 
 @dataclass(frozen=True)
@@ -59,15 +64,29 @@ class ChaosRun:
 
 def metric_totals(admin_url: str, timeout: float = 2.0) -> dict[str, float]:
     """One /metrics scrape as {sample name: value summed over label sets}, plus ``5xx``: the
-    server's 5xx answers (``wordgame_http_requests_total`` with a 5.. code)."""
+    server's 5xx answers (``wordgame_http_requests_total`` with a 5.. code), and for the latency SLI
+    (routes /new and /guess) ``slo_fast``, the requests served in under 100 ms (the histogram's
+    ``le="0.1"`` bucket), and ``slo_total``, all of them."""
     with urllib.request.urlopen(admin_url + "/metrics", timeout=timeout) as r:
         text = r.read().decode()
-    out: dict = {"5xx": 0.0}
+    out: dict = {"5xx": 0.0, "slo_fast": 0.0, "slo_total": 0.0}
     for row in parse_exposition(text, timestamp=0.0):
         out[row["metric"]] = out.get(row["metric"], 0.0) + row["value"]
         if row["metric"] == REQUESTS and str(row.get("code", "")).startswith("5"):
             out["5xx"] += row["value"]
+        if row["metric"].startswith(DURATION) and row.get("route") in SLI_ROUTES:
+            if row["metric"] == DURATION + "_count":
+                out["slo_total"] += row["value"]
+            elif row["metric"] == DURATION + "_bucket" and _le(row.get("le")) == SLO_LATENCY_MS / 1000:
+                out["slo_fast"] += row["value"]
     return out
+
+
+def _le(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def healthy(server, timeout: float = 2.0) -> bool:
@@ -294,20 +313,26 @@ def fault_injection(server, *, drop_rate: float = 0.2, requests: int = 400, thre
 
 
 # -- resource chaos -------------------------------------------------------------
-def cpu_starvation(*, requests: int = 720, threads: int = 6, rate: float = 40.0, words=None,
-                   max_p99_ms: float = SLO_LATENCY_MS, max_seconds: float = 30.0):
+def cpu_starvation(*, requests: int = 720, threads: int = 6, rate: float = 40.0, words=None, binary=None,
+                   max_seconds: float = 30.0):
     """Two servers at the same time, the same paced load on each (``threads`` players at ``rate``
     requests/s): a normal one and one starved of CPU, ``GOMAXPROCS=1`` and pinned to core 0
     (``taskset -c 0``). The players run in this process, unpinned; each arm runs until ``requests``.
 
     Expectation: the offered load costs a small share of one core (reported from the server's own CPU
     counter), so one P keeps up: the starved server's throughput is at least 90 % of the normal one's
-    (paced alike, both would send the same), with no errors and no 5xx, and its p99 stays within the
-    latency SLO (``max_p99_ms``, 100 ms); the p99 ratio (starved / normal) is reported.
+    (requests answered in the middle of the window both arms ran; paced alike, both send the same), with no
+    errors and no 5xx, and it meets the latency SLO by its own histogram: at least 99 % of its /new and
+    /guess requests served in under 100 ms. The server's histogram, not the client's clock: the players
+    are Python threads on a shared machine, and their own scheduling delays are not the server's. The
+    client-side p99 of both arms and their ratio are reported.
     """
     words = words or DEFAULT_WORDS
     bound_s = min(max_seconds, 600.0)
-    with WordgameServer(words) as normal, WordgameServer(words, **cpu_starved("0", gomaxprocs=1)) as starved:
+    starve = cpu_starved("0", gomaxprocs=1)
+    with WordgameServer(words, binary=binary, env=FAST_STOP) as normal, \
+            WordgameServer(words, binary=binary, taskset=starve["taskset"], env={**FAST_STOP, **starve["env"]}) \
+            as starved:
         srvs = {"normal": normal, "starved": starved}
         for srv in srvs.values():
             with Client(srv.url, timeout=2) as c:
@@ -320,13 +345,22 @@ def cpu_starvation(*, requests: int = 720, threads: int = 6, rate: float = 40.0,
     cpu = {ph: m1[ph].get("process_cpu_seconds_total", math.nan) - m0[ph].get("process_cpu_seconds_total", math.nan)
            for ph in srvs}
     span = float((df["t"] + df["latency_s"]).max() - df["t"].min()) or 1e-9
-    ratio = st["rps"] / n["rps"] if n["rps"] else math.nan
+    # throughput in the middle 80 % of the window both arms ran in: at their ends players stop one by one
+    # (each finishes its game after the request count is reached), so only the middle has every player
+    a0 = df.groupby("phase")["t"].min().max()
+    a1 = (df["t"] + df["latency_s"]).groupby(df["phase"]).max().min()
+    w0, w1 = a0 + 0.1 * (a1 - a0), a1 - 0.1 * (a1 - a0)
+    sent = df[(df["t"] >= w0) & (df["t"] + df["latency_s"] <= w1)]["phase"].value_counts()
+    ratio = sent.get("starved", 0) / sent["normal"] if sent.get("normal", 0) else math.nan
     server_5xx = int(sum(m1[ph]["5xx"] - m0[ph]["5xx"] for ph in srvs))
+    slo = {ph: (m1[ph]["slo_fast"] - m0[ph]["slo_fast"], m1[ph]["slo_total"] - m0[ph]["slo_total"]) for ph in srvs}
+    fast = {ph: f / t if t else math.nan for ph, (f, t) in slo.items()}
     enough = int(0.8 * requests)
     obs = {"p50_normal_ms": n["p50_ms"], "p50_starved_ms": st["p50_ms"], "p99_normal_ms": n["p99_ms"],
            "p99_starved_ms": st["p99_ms"], "p99_ratio": round(st["p99_ms"] / n["p99_ms"], 2) if n["p99_ms"] else None,
-           "rps_normal": n["rps"], "rps_starved": st["rps"], "throughput_ratio": round(ratio, 3),
+           "rps_normal": n["rps"], "rps_starved": st["rps"], "throughput_ratio": round(float(ratio), 3),
            "starved_core_share": round(cpu["starved"] / span, 3), "normal_cpu_s": round(cpu["normal"], 3),
+           "slo_fast_share_starved": round(fast["starved"], 4), "slo_fast_share_normal": round(fast["normal"], 4),
            "errors_normal": n["errors"], "errors_starved": st["errors"], "server_5xx": server_5xx,
            "requests": n["requests"] + st["requests"]}
     errors = n["errors"] + st["errors"]
@@ -337,17 +371,19 @@ def cpu_starvation(*, requests: int = 720, threads: int = 6, rate: float = 40.0,
          f"smaller arm (expected >= {enough})"),
         (ratio >= 0.9, f"starved throughput {ratio:.0%} of normal at {obs['starved_core_share']:.0%} of its one "
          f"core (expected >= 90 %: one P keeps up with this load)"),
-        (st["p99_ms"] < max_p99_ms, f"starved p99 {_ms(st['p99_ms'])} (expected < {max_p99_ms:g} ms, the latency "
-         f"SLO; normal p99 {_ms(n['p99_ms'])})"),
+        (fast["starved"] >= SLO_LATENCY_TARGET, f"{fast['starved']:.2%} of the starved server's requests under "
+         f"{SLO_LATENCY_MS:g} ms by its histogram (expected >= {SLO_LATENCY_TARGET:.0%}, the latency SLO; client "
+         f"p99 {_ms(st['p99_ms'])}, normal {_ms(n['p99_ms'])})"),
     ]
     return _checked(df, "cpu_starvation", f"GOMAXPROCS=1 on one core, same paced load as a normal server at the "
-                    f"same time: throughput >= 90 % of normal, p99 < {max_p99_ms:g} ms (latency SLO), no errors or "
-                    f"5xx; p99 ratio reported", obs, checks)
+                    f"same time: throughput >= 90 % of normal, >= {SLO_LATENCY_TARGET:.0%} of requests under "
+                    f"{SLO_LATENCY_MS:g} ms by the server's histogram (latency SLO), no errors or 5xx; client p99 "
+                    f"ratio reported", obs, checks)
 
 
 def abandon_soak(*, short: bool = True, seconds: float | None = None, ttl_s: float | None = None,
                  threads: int = 4, abandon: float = 0.9, sample_every: float = 0.5, heap_tolerance: float | None = None,
-                 words=None):
+                 words=None, binary=None):
     """A server with a short idle-game TTL under load where most players abandon their game.
 
     ``short`` (CI): 6 s at TTL 1 s; otherwise 60 s at TTL 2 s (``seconds``/``ttl_s`` override).
@@ -369,7 +405,8 @@ def abandon_soak(*, short: bool = True, seconds: float | None = None, ttl_s: flo
     # means of a few samples (short) may differ by 2x either way; over a minute they average out
     heap_tolerance = heap_tolerance if heap_tolerance is not None else (1.0 if short else 0.25)
     samples = []
-    with WordgameServer(words or DEFAULT_WORDS, args=["-game-ttl", f"{int(ttl * 1000)}ms"]) as srv:
+    with WordgameServer(words or DEFAULT_WORDS, args=["-game-ttl", f"{int(ttl * 1000)}ms"], binary=binary,
+                        env=FAST_STOP) as srv:
         rec = Recorder(srv.url, threads, max_seconds=seconds + 5, abandon=abandon).start()
         t0 = time.monotonic()
         for _ in range(int(seconds / sample_every) + 2):
@@ -453,6 +490,7 @@ def run_all_chaos(short: bool = True, *, words=None) -> ChaosRun:
     many requests and a 60 s soak. An experiment that raises is a failed result whose ``observed`` and
     ``reason`` hold the exception."""
     words = words or DEFAULT_WORDS
+    binary = find_binary()                  # once: every server of the run is the same build
     k = 1 if short else 4
     results, rows = [], []
 
@@ -467,15 +505,15 @@ def run_all_chaos(short: bool = True, *, words=None) -> ChaosRun:
                      "expectation": res.expectation, "observed": res.observed_text(),
                      "seconds": round(time.monotonic() - t, 1)})
 
-    with WordgameServer(words) as srv:
+    with WordgameServer(words, binary=binary, env=FAST_STOP) as srv:
         record("latency_injection", lambda: latency_injection(srv, delay_ms=50, requests=240 * k))
         record("fault_injection", lambda: fault_injection(srv, drop_rate=0.2, requests=400 * k))
-    record("cpu_starvation", lambda: cpu_starvation(requests=720 * k, words=words))
-    record("abandon_soak", lambda: abandon_soak(short=short, words=words))
-    with WordgameServer(words) as srv:
+    record("cpu_starvation", lambda: cpu_starvation(requests=720 * k, words=words, binary=binary))
+    record("abandon_soak", lambda: abandon_soak(short=short, words=words, binary=binary))
+    with WordgameServer(words, binary=binary, env=FAST_STOP) as srv:
         record("kill9_under_load", lambda: kill9_under_load(srv, load_seconds=1.5 if short else 5,
                                                             after_seconds=1.5 if short else 5))
-    srv = WordgameServer(words).start()
+    srv = WordgameServer(words, binary=binary).start()
     try:
         record("sigterm_under_load", lambda: sigterm_under_load(srv, load_seconds=1.5 if short else 5))
     finally:
