@@ -28,10 +28,12 @@ from wordgame_lab import EXPERIMENTS, WordgameServer, run_all_chaos  # noqa: E40
 from wordgame_lab import chaos as ch  # noqa: E402
 
 OUT = HERE / "out"
-# the figure each experiment's verdict turns on (a name in its ``observed``), and its unit
-KEY = {"latency_injection": ("p50_rise_ms", "ms"), "fault_injection": ("proxy_drop_ratio", ""),
-       "cpu_starvation": ("p99_starved_ms", "ms"), "abandon_soak": ("heap_growth", ""),
-       "kill9_under_load": ("first_success_after_ready_s", "s"), "sigterm_under_load": ("failed_in_flight", "")}
+# the figures each experiment's verdict turns on (names in its ``observed``), with their units
+KEY = {"latency_injection": [("p50_rise_ms", "ms"), ("hold_overshoot_ms", "ms")],
+       "fault_injection": [("proxy_drop_ratio", ""), ("client_errors", "")],
+       "cpu_starvation": [("throughput_ratio", ""), ("slo_fast_share_starved", ""), ("p99_starved_ms", "ms")],
+       "abandon_soak": [("active_over_bound_max", ""), ("heap_growth", "")],
+       "kill9_under_load": [("first_success_after_ready_s", "s")], "sigterm_under_load": [("failed_in_flight", "")]}
 
 
 def _one(name: str, short: bool):
@@ -58,7 +60,7 @@ def _one(name: str, short: bool):
 def _fmt(v: float, unit: str) -> str:
     if v is None:
         return "n/a"
-    return f"{v:.3g} {unit}".strip()
+    return f"{v if v != 0 else 0.0:.3g} {unit}".strip()
 
 
 def main() -> int:
@@ -92,14 +94,13 @@ def main() -> int:
             secs = dict(zip(run.summary["experiment"], run.summary["seconds"]))
             results = [(r.experiment, r.passed, r.reason, r.observed, secs.get(r.experiment)) for r in run.results]
         for name, passed, reason, observed, secs in results:
-            figure = KEY.get(name, (None, ""))[0]
-            value = observed.get(figure) if figure else None
+            figures = {f: observed.get(f) for f, _ in KEY.get(name, [])}
             rows.append({"run": i + 1, "experiment": name, "passed": bool(passed), "reason": reason,
-                         "figure": figure, "value": value if isinstance(value, (int, float)) else None,
+                         "figures": {f: float(v) if isinstance(v, (int, float)) else None for f, v in figures.items()},
                          "seconds": round(secs, 1) if secs is not None else None,
                          "observed": {k: v for k, v in observed.items() if isinstance(v, (int, float, str, bool))}})
-            print(f"  run {i + 1}: {name:20} {'PASS' if passed else 'FAIL'} {figure}={value}  ({reason[:160]})",
-                  flush=True)
+            shown = ", ".join(f"{f}={v}" for f, v in figures.items())
+            print(f"  run {i + 1}: {name:20} {'PASS' if passed else 'FAIL'} {shown}  ({reason[:160]})", flush=True)
     elapsed = time.monotonic() - t0
     names = list(dict.fromkeys(r["experiment"] for r in rows))
     table = ["| experiment | runs | passes | figure | median | spread (min to max) | s per run |",
@@ -107,16 +108,19 @@ def main() -> int:
     summary = []
     for name in names:
         rs = [r for r in rows if r["experiment"] == name]
-        vals = [r["value"] for r in rs if r["value"] is not None]
-        unit = KEY.get(name, (None, ""))[1]
-        med = statistics.median(vals) if vals else None
-        spread = f"{_fmt(min(vals), unit)} to {_fmt(max(vals), unit)}" if vals else "n/a"
         secs = [r["seconds"] for r in rs if r["seconds"] is not None]
         passes = sum(r["passed"] for r in rs)
-        summary.append({"experiment": name, "runs": len(rs), "passes": passes, "figure": rs[0]["figure"],
-                        "median": med, "min": min(vals) if vals else None, "max": max(vals) if vals else None})
-        table.append(f"| {name} | {len(rs)} | {passes} | `{rs[0]['figure']}` | {_fmt(med, unit)} | {spread} | "
-                     f"{statistics.median(secs) if secs else 'n/a'} |")
+        entry = {"experiment": name, "runs": len(rs), "passes": passes, "figures": {}}
+        for k, (figure, unit) in enumerate(KEY.get(name, [("(none)", "")])):
+            vals = [r["figures"][figure] for r in rs if r["figures"].get(figure) is not None]
+            med = statistics.median(vals) if vals else None
+            spread = f"{_fmt(min(vals), unit)} to {_fmt(max(vals), unit)}" if vals else "n/a"
+            entry["figures"][figure] = {"median": med, "min": min(vals) if vals else None,
+                                        "max": max(vals) if vals else None}
+            head = (f"| {name} | {len(rs)} | {passes} |" if k == 0 else "| | | |")
+            tail = f" {statistics.median(secs) if secs else 'n/a'} |" if k == 0 else " |"
+            table.append(f"{head} `{figure}` | {_fmt(med, unit)} | {spread} |{tail}")
+        summary.append(entry)
     held = all(s["passes"] == s["runs"] for s in summary)
     fails = [f"- run {r['run']}, {r['experiment']}: {r['reason']}" for r in rows if not r["passed"]]
     mode = "long" if a.long else "short"

@@ -27,12 +27,12 @@ from perfkit.lab import FaultProxy
 
 pytestmark = pytest.mark.slow     # make check leaves these out
 
-DELAY_MS = 30.0
+DELAY_MS = 25.0
 TIMER_MS = 1.0                                        # epoll waits are whole milliseconds, rounded up
 SCHED_MS = 2 * sys.getswitchinterval() * 1000         # proxy thread and client thread each wait <= 1 hand-off
 GAP_MS = 2.0                                          # the test client's pause between headers and body
 BIG = 256 * 1024                                      # >= 4 reads of 64 KiB through the proxy
-ROUNDS = 15
+ROUNDS = 11
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -161,11 +161,15 @@ def test_both_directions_add_the_delay_twice(upstream):
 
 
 def test_per_chunk_holds_every_chunk(upstream):
-    """The documented per-chunk mode: a request written in two parts is held twice."""
+    """The documented per-chunk mode: a request written in two parts is held twice (when the proxy read
+    it as two chunks: a busy machine may let both parts arrive before the proxy reads)."""
     url, _ = upstream
     base, delayed, p = _added_ms(url, 100, b'{"guess": "e"}', delay_ms=DELAY_MS, direction="up", per="chunk")
-    _check(base, delayed, holds=2, overlap_ms=GAP_MS)
-    assert p.stats.delays == p.stats.chunks_up
+    assert p.stats.delays == p.stats.chunks_up >= ROUNDS + 1             # every chunk held, nothing else
+    if p.stats.delays == 2 * (ROUNDS + 1):
+        _check(base, delayed, holds=2, overlap_ms=GAP_MS)
+    else:
+        assert min(delayed) >= DELAY_MS
 
 
 def test_jitter_stays_within_its_range(upstream):
