@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from perfkit.errors import OptionError
 from perfkit.lab import ChaosResult, FaultProxy, cpu_starved, http_ok, latency_summary
 from perfkit.lab.chaos import chaos_verdict, median_shift
 from perfkit.metrics import parse_exposition
@@ -123,12 +124,6 @@ def _ms(x: float) -> str:
     return f"{x:.1f} ms" if abs(x) >= 10 else f"{x:.2f} ms"
 
 
-def _load(url: str, seconds: float, threads: int, phase: str, **kw) -> pd.DataFrame:
-    df = Recorder(url, threads, max_seconds=seconds + 5, **kw).run(seconds)
-    df["phase"] = phase
-    return df
-
-
 # -- process chaos ------------------------------------------------------------
 def kill9_under_load(server, *, load_seconds: float = 1.5, down_seconds: float = 0.5, after_seconds: float = 1.5,
                      threads: int = 4):
@@ -218,7 +213,7 @@ def latency_injection(server, *, delay_ms: float = 50, requests: int = 240, thre
     beyond d, the hand-off the client thread's wake-up after the hold; no errors.
     """
     if delay_ms <= 0:
-        raise ValueError("latency_injection needs delay_ms > 0")
+        raise OptionError("latency_injection", f"delay_ms must be > 0, not {delay_ms}")
     rate = rate or min(50.0, 800.0 / delay_ms)
     bound_s = min(max_seconds, 600.0)
     with FaultProxy(server.url, max_seconds=bound_s + 30) as p0, \
@@ -270,7 +265,7 @@ def fault_injection(server, *, drop_rate: float = 0.2, requests: int = 400, thre
     healthy: no 5xx (client side and in its own metrics), /healthz 200, a direct request works.
     """
     if not 0 < drop_rate < 1:
-        raise ValueError("fault_injection needs 0 < drop_rate < 1")
+        raise OptionError("fault_injection", f"drop_rate must be in (0, 1), not {drop_rate}")
     before = metric_totals(server.admin_url)
     bound_s = min(max_seconds, 600.0)
     with FaultProxy(server.url, drop_rate=drop_rate, drop_at=drop_at, max_seconds=bound_s + 30, seed=seed) as p:
