@@ -1,15 +1,16 @@
-"""Short Locust runs (single and 2-worker distributed), the fault proxy, and every chaos experiment in
-short mode (run once through ``run_all_chaos(short=True)``, then checked one by one)."""
+"""Short Locust runs (single and 2-worker distributed) and every chaos experiment in short mode (run
+once through ``run_all_chaos(short=True)``, then checked one by one). The fault proxy: test_fault_proxy.py."""
 from __future__ import annotations
 
+import sys
 import time
 
 import pandas as pd
 import pytest
 
 from perfkit.errors import PerfkitError
-from perfkit.lab import ChaosResult, FaultProxy, run_locust
-from wordgame_lab import Client, WordgameServer, run_all_chaos, run_load
+from perfkit.lab import ChaosResult, run_locust
+from wordgame_lab import WordgameServer, run_all_chaos, run_load
 
 pytestmark = pytest.mark.slow     # make check leaves these out
 
@@ -49,36 +50,17 @@ def test_locust_distributed_two_workers(server):
     assert s["requests"] > 50 and s["failures"] == 0, (s, r.output[-1000:])
 
 
-def test_proxy_delay_drop_and_bounds(server):
-    with FaultProxy(server.url, delay_ms=30, per="connection", max_seconds=10) as p, Client(p.url, timeout=3) as c:
-        first, second = c.new().elapsed, c.new().elapsed          # keep-alive: only the connect is delayed
-    assert first >= 0.03 and second < 0.03, (first, second)
-    with FaultProxy(server.url, drop_rate=1.0, drop_at="response", max_seconds=10) as p:
-        with Client(p.url, timeout=3) as c, pytest.raises(Exception):
-            c.new()
-    assert p.stats.dropped == 1 and p.stats.bytes_up > 0 and p.stats.bytes_down == 0
-    t = time.monotonic()
-    p = FaultProxy(server.url, max_seconds=0.3, max_connections=1).start()
-    with Client(p.url, timeout=3) as c:
-        assert c.new().status == 200
-    with Client(p.url, timeout=3) as c, pytest.raises(Exception):
-        c.new()                                                    # over max_connections: closed at once
-    p._thread.join(5)                                              # stops by itself at max_seconds
-    assert not p.running and time.monotonic() - t < 5 and p.stats.refused_over_limit == 1
-    with pytest.raises(ValueError):
-        FaultProxy("http://10.0.0.1:80")                           # loopback only
-
-
 def test_run_all_chaos_summary(chaos):
     run, total_s = chaos
     summary = run.summary
     assert list(summary["experiment"]) == list(EXPERIMENTS)
     assert [r.experiment for r in run.results] == list(EXPERIMENTS)
-    assert {"experiment", "passed", "expectation", "observed", "seconds"} <= set(summary.columns)
+    assert {"experiment", "passed", "reason", "expectation", "observed", "seconds"} <= set(summary.columns)
     assert not summary.attrs
     for r in run.results:
         assert isinstance(r, ChaosResult) and r.expectation and isinstance(r.observed, dict)
         assert not any(isinstance(v, pd.DataFrame) for v in r.observed.values())
+        assert r.reason and "\n" not in r.reason
     assert summary["passed"].all(), summary.to_string()
     assert total_s < 70, summary[["experiment", "seconds"]]
 
@@ -91,27 +73,38 @@ def _get(chaos, name):
 
 def test_chaos_latency_injection(chaos):
     df, o = _get(chaos, "latency_injection")
-    assert set(df["phase"]) == {"direct", "proxy", "proxy+delay"}
+    assert set(df["phase"]) == {"direct", "proxy", "proxy+delay"} and df["ok"].all()
     delayed = df[df["phase"] == "proxy+delay"]
     base = df[df["phase"] == "proxy"]
+    d = o["delay_ms"]
+    assert (delayed["latency_s"] * 1000 >= d).all()                 # a hold never ends early
     rise_ms = (delayed["latency_s"].median() - base["latency_s"].median()) * 1000
-    assert 0.5 * o["delay_ms"] <= rise_ms <= 1.5 * o["delay_ms"], rise_ms
-    assert len(delayed) >= 20 and delayed["ok"].all()
+    # one hold per request: d, plus the timer's 1 ms and a GIL hand-off or two; a second hold would add d
+    assert d - 1 <= rise_ms <= d + 1 + 2 * 1000 * sys.getswitchinterval() + 2, rise_ms
+    assert o["holds"] == len(delayed)
+    # the arms are paced alike: the same number of requests in about the same time, at the same time
+    assert len(delayed) >= 0.8 * len(base) and len(base) >= 100
+    assert abs(delayed["t"].min() - base["t"].min()) < 1.0
 
 
 def test_chaos_fault_injection(chaos):
     df, o = _get(chaos, "fault_injection")
-    err_rate = (~df["ok"]).mean()
-    assert abs(err_rate - o["drop_rate"]) <= 0.1, err_rate
-    assert o["client_errors"] == o["proxy_dropped"] or abs(o["client_errors"] - o["proxy_dropped"]) <= 4
-    assert o["server_5xx"] == 0 and o["healthz_ok"] and len(df) >= 50
+    errors = int((~df["ok"]).sum())
+    assert errors == o["proxy_dropped"] + o["upstream_errors"]        # one client error per dropped connection
+    assert set(df.loc[~df["ok"], "status"]) <= {0}                    # errors are dropped connections, not 5xx
+    n = o["proxy_connections"]
+    assert abs(o["proxy_dropped"] / n - o["drop_rate"]) <= 4 * (0.2 * 0.8 / n) ** 0.5
+    assert o["server_5xx"] == 0 and o["healthz_ok"] and len(df) >= 256
 
 
 def test_chaos_cpu_starvation(chaos):
     df, o = _get(chaos, "cpu_starvation")
     assert set(df["phase"]) == {"normal", "starved"}
     assert df["ok"].all() and o["rps_normal"] > 0 and o["rps_starved"] > 0
-    assert o["p99_starved_ms"] > 0 and o["p99_ratio"] is not None
+    counts = df["phase"].value_counts()
+    assert counts["starved"] >= 0.9 * counts["normal"]               # same paced load on both
+    p50 = df[df["phase"] == "starved"]["latency_s"].median() * 1000
+    assert 0 < p50 < 100 and o["p99_ratio"] is not None
 
 
 def test_chaos_abandon_soak(chaos):
@@ -120,7 +113,10 @@ def test_chaos_abandon_soak(chaos):
     assert len(reqs) == o["requests"] and reqs["ok"].all()
     assert len(df) >= 8 and df["t_s"].is_monotonic_increasing
     assert df["games_evicted"].iloc[-1] > 0 and df["games_evicted"].is_monotonic_increasing
-    assert df["games_active"].max() <= o["active_bound"]
+    window = o["ttl_s"] + 2 * o["sweep_s"]
+    for _, row in df[df["t_s"] >= window + 0.5].iterrows():          # live games were started in the window
+        before = df.loc[df["t_s"] <= row["t_s"] - window, "games_started"].iloc[-1]
+        assert row["games_active"] <= row["games_started"] - before + 4, row
     # without eviction the active gauge would be close to games started minus finished
     assert df["games_active"].iloc[-1] < 0.5 * (df["games_started"].iloc[-1] - df["games_finished"].iloc[-1])
     assert df["heap_inuse_bytes"].gt(0).all()
@@ -129,6 +125,9 @@ def test_chaos_abandon_soak(chaos):
 def test_chaos_kill9_and_restart(chaos):
     df, o = _get(chaos, "kill9_under_load")
     assert o["errors"] > 0 and len(df) > 50 and o["game_lost_after_restart"]
+    assert o["first_success_after_ready_s"] <= 2.01
+    # the errors counted from the kill on, plus at most one request in flight per player (4) at the kill
+    assert 0 <= (~df["ok"]).sum() - o["errors"] <= 4
 
 
 def test_chaos_sigterm_no_failed_inflight(chaos):

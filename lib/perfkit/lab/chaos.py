@@ -1,5 +1,6 @@
-"""Chaos primitives for any HTTP service: the result shape of an experiment, request-frame
-summaries, a health probe and the options that starve a server of CPU.
+"""Chaos primitives for any HTTP service: the result shape of an experiment and its verdict,
+request-frame summaries, the shift of a median with its standard error, a health probe and the
+options that starve a server of CPU.
 
 Process chaos is on :class:`perfkit.lab.process.GoServer` (``kill()`` is kill -9,
 ``signal(SIGTERM)`` a graceful stop, ``restart()``); network chaos is
@@ -11,9 +12,10 @@ import math
 import urllib.request
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["ChaosResult", "latency_summary", "http_ok", "cpu_starved"]
+__all__ = ["ChaosResult", "chaos_verdict", "median_shift", "latency_summary", "http_ok", "cpu_starved"]
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,36 @@ class ChaosResult:
     passed: bool
     frame: pd.DataFrame = field(default_factory=pd.DataFrame)     # what happened (requests or samples)
     requests: pd.DataFrame | None = None                           # the request log, when frame is samples
+    reason: str = ""               # one line, computed: why it held, or which check failed and by how much
 
     def observed_text(self) -> str:
         """``name=value, ...`` for the scalar observations."""
         return ", ".join(f"{k}={v}" for k, v in self.observed.items() if not isinstance(v, dict))
+
+
+def chaos_verdict(checks) -> tuple[bool, str]:
+    """``checks``: ``(held, sentence)`` pairs, each sentence stating an observed figure against its
+    expected range. Returns ``(every check held, reason)``: the sentences of the failed checks, or
+    of all of them when every one held, joined by ``"; "``."""
+    checks = [(bool(ok), text) for ok, text in checks]
+    failed = [text for ok, text in checks if not ok]
+    return not failed, "; ".join(failed or [text for _, text in checks])
+
+
+def median_shift(baseline, treatment, *, resamples: int = 500, seed: int = 0) -> tuple[float, float]:
+    """``(median(treatment) - median(baseline), its standard error)``; the error is the standard
+    deviation of the shift over ``resamples`` bootstrap resamples of both samples, so it comes from
+    the samples' own spread. NaNs when either sample is empty."""
+    b, t = np.asarray(baseline, dtype=float), np.asarray(treatment, dtype=float)
+    if not len(b) or not len(t):
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    resamples = int(min(max(resamples, 50), 5000))
+    shifts = []
+    for k in range(0, resamples, 100):                 # 100 resamples at a time: bounded memory
+        m = min(100, resamples - k)
+        shifts.append(np.median(rng.choice(t, (m, len(t))), axis=1) - np.median(rng.choice(b, (m, len(b))), axis=1))
+    return float(np.median(t) - np.median(b)), float(np.std(np.concatenate(shifts), ddof=1))
 
 
 def latency_summary(df: pd.DataFrame) -> dict:
