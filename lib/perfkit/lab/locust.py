@@ -12,13 +12,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import PerfkitError
+from .openload import process_cpu_seconds
 from .ports import free_port
 
 MAX_USERS, MAX_DURATION = 2000, 3600
@@ -34,6 +37,20 @@ class LocustResult:
     exceptions: pd.DataFrame
     returncode: int
     output: str
+    #: one row per Locust process: role (master/worker/standalone), pid, cpu_s (user + system over its
+    #: life, from wait4's rusage), cpu_per_s (CPU seconds per second while the users ran, sampled from
+    #: /proc; 1.0 = one core busy: that process, not the target, was the bottleneck)
+    processes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def generator_saturated(self) -> bool:
+        """Some load-generating process (standalone or worker) used >= 90 % of a core: its numbers
+        measure Locust, not the target."""
+        p = self.processes
+        if p.empty:
+            return False
+        gen = p[p["role"] != "master"] if (p["role"] != "master").any() else p
+        return bool((gen["cpu_per_s"] >= 0.9).any())
 
     @property
     def total(self) -> pd.Series:
@@ -44,16 +61,58 @@ class LocustResult:
         return agg.iloc[0]
 
     def summary(self) -> dict[str, float]:
-        """requests, failures, rps, p50_ms, p99_ms, max_ms over the whole run."""
+        """requests, failures, rps, p50_ms, p99_ms, max_ms over the whole run, and the busiest
+        generating process's CPU per second (``generator_cpu_per_s``, NaN when not measured)."""
         t = self.total
+        p = self.processes
+        gen = p[p["role"] != "master"] if len(p) and (p["role"] != "master").any() else p
         return {"requests": int(t["Request Count"]), "failures": int(t["Failure Count"]),
                 "rps": float(t["Requests/s"]), "p50_ms": float(t["50%"]), "p99_ms": float(t["99%"]),
-                "max_ms": float(t["Max Response Time"])}
+                "max_ms": float(t["Max Response Time"]),
+                "generator_cpu_per_s": float(gen["cpu_per_s"].max()) if len(gen) else float("nan")}
 
 
 def _read(prefix: Path, name: str) -> pd.DataFrame:
     p = Path(f"{prefix}_{name}.csv")
     return pd.read_csv(p) if p.exists() and p.stat().st_size else pd.DataFrame()
+
+
+def _sample_cpu(procs, samples, reader, interval: float = 0.2) -> None:
+    """(unix time, CPU seconds) of every process every ``interval`` until the master's output ends."""
+    for _ in range(int(MAX_DURATION / interval) + 600):
+        for p, out in zip(procs, samples):
+            c = process_cpu_seconds(p.pid)
+            if c == c:
+                out.append((time.time(), c))
+        if not reader.is_alive():
+            return
+        time.sleep(interval)
+
+
+def _rate(samples: list[tuple[float, float]], span: tuple[float, float] | None) -> float:
+    """CPU seconds per second over ``span`` (the load phase: Locust's history timestamps), from the
+    samples; over all samples without a span. The start-up (imports) and shutdown are left out."""
+    if len(samples) < 2:
+        return float("nan")
+    t, c = np.array(samples).T
+    a, b = span if span and span[1] - span[0] >= 1 else (t[0], t[-1])
+    a, b = max(a, t[0]), min(b, t[-1])
+    return float((np.interp(b, t, c) - np.interp(a, t, c)) / (b - a)) if b > a else float("nan")
+
+
+def _reap(p: subprocess.Popen, deadline: float) -> float:
+    """Wait for ``p`` (killing it at ``deadline``) with wait4: its CPU seconds (user + system)."""
+    while True:
+        try:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG if time.monotonic() < deadline else 0)
+        except ChildProcessError:
+            return float("nan")
+        if pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return ru.ru_utime + ru.ru_stime
+        if time.monotonic() >= deadline:
+            p.kill()
+        time.sleep(0.02)
 
 
 def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spawn_rate: float = 10,
@@ -86,6 +145,7 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
             port = free_port()
             main += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                      "--expect-workers", str(workers), "--expect-workers-max-wait", "30"]
+        started = time.monotonic()
         m = subprocess.Popen(main, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp)
         procs.append(m)
         if workers:
@@ -94,15 +154,29 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
                 procs.append(subprocess.Popen([*locust, "--worker", "--master-host", "127.0.0.1",
                                                "--master-port", str(port)], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL, env=env, cwd=tmp))
+        samples: list[list[tuple[float, float]]] = [[] for _ in procs]
+        out_parts: list[str] = []
+        reader = threading.Thread(target=lambda: out_parts.append(m.stdout.read()), daemon=True)
+        reader.start()
+        sampler = threading.Thread(target=_sample_cpu, args=(procs, samples, reader), daemon=True)
+        sampler.start()
+        totals = []
         try:
-            out, _ = m.communicate(timeout=timeout)
+            totals.append(_reap(m, started + timeout))
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait(5)
+            for p in procs[1:]:                  # workers quit when the master does
+                totals.append(_reap(p, time.monotonic() + 10))
+            reader.join(5)
+            sampler.join(2)
+        out = "".join(out_parts)
         hist = _read(prefix, "stats_history")
+        rows = []
+        span = (float(hist["Timestamp"].iloc[0]), float(hist["Timestamp"].iloc[-1])) if len(hist) > 1 else None
+        for i, p in enumerate(procs):
+            role = "standalone" if not workers else "master" if i == 0 else "worker"
+            rows.append({"role": role, "pid": p.pid, "cpu_s": round(totals[i], 3),
+                         "cpu_per_s": round(_rate(samples[i], span), 3)})
         if not hist.empty:
             hist["Timestamp"] = pd.to_datetime(hist["Timestamp"], unit="s")
         return LocustResult(_read(prefix, "stats"), hist, _read(prefix, "failures"), _read(prefix, "exceptions"),
-                            m.returncode, out or "")
+                            m.returncode, out or "", pd.DataFrame(rows))
