@@ -33,6 +33,7 @@ import os
 import subprocess
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from .process import build_go_binary, lab_cache_dir
 LOADGEN_SRC = Path(__file__).with_name("loadgen_src")
 MAX_RATE, MAX_DURATION = 200_000, 600
 
-__all__ = ["OpenLoadResult", "open_load", "loadgen_binary", "process_cpu_seconds", "bottleneck", "LOADGEN_SRC"]
+__all__ = ["OpenLoadResult", "open_load", "CpuMeter", "loadgen_binary", "process_cpu_seconds", "bottleneck", "LOADGEN_SRC"]
 
 
 def loadgen_binary(force: bool = False) -> Path:
@@ -62,6 +63,57 @@ def process_cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
+def _machine_jiffies() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat (NaN elsewhere)."""
+    try:
+        f = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(f) - f[3] - f[4], sum(f)
+    except (OSError, IndexError, ValueError):
+        return float("nan"), float("nan")
+
+
+class CpuMeter:
+    """CPU seconds per second of a server between :meth:`start` and :meth:`rate`: from
+    ``/proc/PID/stat`` when ``pid`` is given, else from ``process_cpu_seconds_total`` on
+    ``metrics_url`` (a Prometheus ``/metrics`` page, e.g. a Go service's admin listener);
+    NaN when neither is known or readable. :meth:`rate` also sets :attr:`machine_busy`, the
+    share of the whole machine's CPU in use meanwhile (every process, ours or not)."""
+
+    def __init__(self, pid: int | None = None, metrics_url: str | None = None):
+        self.pid, self.metrics_url = pid, metrics_url
+        self._t0 = self._c0 = float("nan")
+        self._m0 = (float("nan"), float("nan"))
+        self.machine_busy = float("nan")
+
+    def read(self) -> float:
+        if self.pid:
+            return process_cpu_seconds(self.pid)
+        if self.metrics_url:
+            try:
+                with urllib.request.urlopen(self.metrics_url, timeout=2) as r:
+                    for line in r.read().decode(errors="replace").splitlines():
+                        if line.startswith("process_cpu_seconds_total"):
+                            return float(line.split()[-1])
+            except (OSError, ValueError):
+                pass
+        return float("nan")
+
+    def start(self) -> "CpuMeter":
+        self._t0, self._c0, self._m0 = time.monotonic(), self.read(), _machine_jiffies()
+        return self
+
+    def rate(self) -> float:
+        c = self.read()
+        b, t = _machine_jiffies()
+        self.machine_busy = (b - self._m0[0]) / (t - self._m0[1]) if t > self._m0[1] else float("nan")
+        return (c - self._c0) / max(time.monotonic() - self._t0, 1e-9)
+
+    @property
+    def cores(self) -> int:
+        """CPUs the server may run on (its affinity; this machine's when unknown)."""
+        return _cores(self.pid)
+
+
 def _cores(pid: int | None) -> int:
     try:
         return len(os.sched_getaffinity(pid or 0))
@@ -70,13 +122,18 @@ def _cores(pid: int | None) -> int:
 
 
 def bottleneck(generator_cpu_per_s: float, generator_cores: float, server_cpu_per_s: float, server_cores: float,
-               dispatch_lag_p99_ms: float, *, lag_ms: float = 5.0, busy: float = 0.9) -> str:
-    """``"generator"`` when the generator ran late (dispatch lag p99 > ``lag_ms``) or used ``busy`` of its
-    cores; else ``"server"`` when the server used ``busy`` of its cores; else ``"neither"``."""
+               dispatch_lag_p99_ms: float = 0.0, *, machine_busy: float = float("nan"), lag_ms: float = 5.0,
+               busy: float = 0.9) -> str:
+    """Which side limited a run: ``"generator"`` when the generator ran late (dispatch lag p99 >
+    ``lag_ms``) or its busiest process used ``busy`` of the cores it can use; ``"server"`` when the
+    server used ``busy`` of its cores; ``"shared CPU"`` when neither alone did but the machine was
+    ``busy`` (generator and server on one machine, or other work on it); else ``"neither"``."""
     if dispatch_lag_p99_ms > lag_ms or generator_cpu_per_s >= busy * generator_cores:
         return "generator"
     if server_cpu_per_s >= busy * server_cores:
         return "server"
+    if machine_busy >= busy:
+        return "shared CPU"
     return "neither"
 
 
@@ -90,6 +147,7 @@ class OpenLoadResult:
     server_cpu_per_s: float   # NaN unless a server pid was given
     server_cores: int
     generator_cores: int
+    machine_busy: float       # share of the whole machine's CPU in use during the run
 
     def latency(self) -> pd.DataFrame:
         """Percentiles (ms) of latency from intended time, from actual send time, and the send lag:
@@ -119,7 +177,8 @@ class OpenLoadResult:
                 "generator_cpu_per_s": gen_cpu, "server_cpu_per_s": self.server_cpu_per_s,
                 "inflight_peak": int(self.summary.get("inflight_peak", 0)),
                 "bottleneck": bottleneck(gen_cpu, self.generator_cores, self.server_cpu_per_s, self.server_cores,
-                                         lat.at["p99", "dispatch lag"])}
+                                         lat.at["p99", "dispatch lag"], machine_busy=self.machine_busy),
+               "machine_busy": self.machine_busy}
         return {k: float(v) if isinstance(v, np.floating) else v for k, v in row.items()}
 
 
@@ -162,11 +221,12 @@ def _frames(csv: Path, duration: float) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_inflight: int = 1000,
               max_queue: int | None = None, timeout: float = 5, hard_limit: float | None = None, seed: int = 1,
-              taskset: str | None = None, server_pid: int | None = None,
+              taskset: str | None = None, server_pid: int | None = None, server_metrics_url: str | None = None,
               binary: str | os.PathLike | None = None) -> OpenLoadResult:
     """``rate`` arrivals per second of ``scenario`` against ``target`` (http://127.0.0.1:PORT) for
-    ``duration`` seconds. ``server_pid``: the server's CPU is measured from /proc over the run (for
-    :func:`bottleneck`). ``taskset`` pins the generator to these CPUs."""
+    ``duration`` seconds. The server's CPU over the run (for :func:`bottleneck`) comes from
+    ``server_pid`` (/proc) or ``server_metrics_url`` (its ``/metrics``). ``taskset`` pins the
+    generator to these CPUs."""
     if not str(target).startswith("http://"):
         raise PerfkitError(target, "open_load needs an http:// URL")
     rate = float(rate)
@@ -186,12 +246,12 @@ def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_in
                "-timeout", f"{timeout}s", "-hard-limit", f"{hard}s", "-requests", str(csv), "-seed", str(seed)]
         if taskset:
             cmd = ["taskset", "-c", taskset, *cmd]
-        cpu0, t0 = (process_cpu_seconds(server_pid), time.monotonic()) if server_pid else (float("nan"), 0.0)
+        meter = CpuMeter(server_pid, server_metrics_url).start()
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=hard + 30)
         except subprocess.TimeoutExpired as e:
             raise PerfkitError(name, f"loadgen did not finish within {hard + 30:g} s") from e
-        server_cpu = ((process_cpu_seconds(server_pid) - cpu0) / (time.monotonic() - t0)) if server_pid else float("nan")
+        server_cpu = meter.rate()
         if p.returncode != 0:
             msg = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"exit {p.returncode}"
             raise PerfkitError(name, re.sub(r'^(loadgen: )?scenario "[^"]*": ', "", msg))
@@ -199,4 +259,4 @@ def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_in
         requests, seconds = _frames(csv, duration)
     gen_cores = len(taskset.split(",")) if taskset and "-" not in taskset else _cores(None)
     return OpenLoadResult(requests, seconds, summary, rate, duration, float(server_cpu),
-                          _cores(server_pid) if server_pid else 0, gen_cores)
+                          meter.cores, gen_cores, float(meter.machine_busy))
