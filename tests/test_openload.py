@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import shutil
 import threading
 import time
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from perfkit.errors import PerfkitError
-from perfkit.lab import WRK_DONE, open_load, wrk_run
+from perfkit.lab import WRK_DONE, CpuMeter, bottleneck, open_capacity_search, open_load, plan_workers, wrk_run
 
 PING = {"name": "ping", "templates": [{"name": "get", "weight": 1, "path": "/"}]}
 
@@ -258,3 +259,66 @@ def test_bad_arguments():
         open_load("http://127.0.0.1:9", PING, 0, 1)
     with pytest.raises(PerfkitError, match="http://"):
         open_load("https://example.org", PING, 10, 1)
+
+
+class _OneAtATime(BaseHTTPRequestHandler):
+    """A server with a known capacity: one request at a time, SERVICE seconds each (~1/SERVICE req/s)."""
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    state: dict
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        with self.state["lock"]:
+            time.sleep(self.state["service"])
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_open_capacity_search_finds_the_knee_of_a_server_of_known_capacity():
+    st = {"lock": threading.Lock(), "service": 0.002}           # ~500 req/s at most
+    srv, url = _serve(_OneAtATime, st)
+    try:
+        cap = open_capacity_search(url, PING, rates=(100, 250, 1000), step_seconds=1.5, p99_ms=50)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert cap.model == "open" and cap.load_column == "rate"
+    assert list(cap.steps["rate"]) == [100, 250, 1000]
+    # 250/s is half the capacity: fast; 1000/s is twice it: the queue grows by ~500 per second
+    assert cap.knee is not None and cap.knee["rate"] == 250, cap.steps
+    over = cap.steps.iloc[-1]
+    assert cap.saturated and over["p99_ms"] > 200, cap.steps
+    # the server cannot answer faster than its capacity, whatever was offered
+    assert over["achieved_rps"] < 1 / st["service"] * 1.1
+
+
+def test_plan_workers_from_a_measured_ceiling():
+    p = plan_workers(20_000, 7_000, cores=8)
+    assert (p.needed, p.workers, p.bounded) == (3, 3, False)
+    p = plan_workers(20_000, 7_000, cores=2)
+    assert (p.needed, p.workers, p.bounded) == (3, 2, True)
+    assert plan_workers(10, 7_000, cores=2).workers == 1
+    with pytest.raises(PerfkitError, match="per-worker ceiling"):
+        plan_workers(1000, 0)
+
+
+def test_bottleneck_verdicts():
+    assert bottleneck(0.97, 1, 0.3, 2) == "generator"                       # a Locust process at 97 % of a core
+    assert bottleneck(0.2, 2, 0.3, 2, dispatch_lag_p99_ms=40) == "generator"  # the open generator ran late
+    assert bottleneck(0.5, 1, 1.9, 2) == "server"
+    assert bottleneck(0.6, 1, 1.2, 2, machine_busy=0.97) == "shared CPU"
+    assert bottleneck(0.3, 1, 0.4, 2, machine_busy=0.4) == "neither"
+
+
+def test_cpu_meter_reads_this_process():
+    m = CpuMeter(os.getpid()).start()
+    t = time.process_time()
+    while time.process_time() - t < 0.3:
+        pass
+    assert 0.5 < m.rate() <= 1.05 * len(os.sched_getaffinity(0))
+    assert 0 < m.machine_busy <= 1
+    assert CpuMeter().start().rate() != CpuMeter().start().rate()        # NaN: nothing to measure
