@@ -120,6 +120,8 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
                taskset: str | None = None) -> LocustResult:
     """Run ``locustfile`` headless against ``target`` for ``duration`` seconds.
 
+    Locust counts ``duration`` from its own start, spawning included: on a busy machine a run
+    of 2 s can end before a request is sent; give load steps 3 s or more.
     ``workers`` > 0 runs a master and that many workers; ``env`` is passed to
     every Locust process (the locustfile's tunables); ``taskset`` pins every
     Locust process to these CPUs (``taskset -c``), e.g. ``"1"``.
