@@ -4,7 +4,6 @@ distributed Locust sized by measurement, wrk runs with wordgame scripts, and loa
 metrics scrape or a profile collection."""
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import threading
@@ -126,21 +125,32 @@ def compare_capacity(target: str, *, users=(5, 10, 20, 40, 80), rates=(500, 1000
 
 
 def generator_ceilings(target: str, seconds: float = 5, *, users: int = 64, connections: int = 64,
-                       workers: int = 2, taskset: str | None = None) -> pd.DataFrame:
+                       workers: int = 2, taskset: str | None = None, order=("wrk", "locust")) -> pd.DataFrame:
     """The most each generator sends to ``POST /new`` of the same server, one after the other: wrk (one
     thread, ``connections``), Locust in one process (``users`` FastHttpUsers), and Locust with
     ``workers`` worker processes. One row each: generator, processes, rps, rps_per_process, p50_ms,
-    p99_ms, generator_cpu_per_s (the busiest generating process; ~1.0 = that process is saturated)."""
+    p99_ms, generator_cpu_per_s (the busiest generating process; ~1.0 = that process is saturated).
+    ``order``: which of wrk and the single Locust process runs first (interleave repeated runs)."""
     rows = []
-    w = wrk_run(target, WRK_SCRIPTS["new"], connections=connections, seconds=seconds, taskset=taskset, name="new")
-    rows.append({"generator": "wrk", "processes": 1, "rps": w["rps"], "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"],
-                 "failures": w["non2xx"] + w["socket_errors"], "generator_cpu_per_s": w["cpu_per_s"]})
-    for n in (0, workers) if workers else (0,):
+
+    def locust(n):
         r = run_load(target, users=users, spawn_rate=users, duration=seconds, workers=n, new_only=True, taskset=taskset)
         s = r.summary()
         rows.append({"generator": "locust" if n == 0 else f"locust {n} workers", "processes": max(n, 1),
                      "rps": round(s["rps"], 1), "p50_ms": s["p50_ms"], "p99_ms": s["p99_ms"],
                      "failures": s["failures"], "generator_cpu_per_s": s["generator_cpu_per_s"]})
+
+    for g in order:
+        if g == "wrk":
+            w = wrk_run(target, WRK_SCRIPTS["new"], connections=connections, seconds=seconds, taskset=taskset,
+                        name="new")
+            rows.append({"generator": "wrk", "processes": 1, "rps": w["rps"], "p50_ms": w["p50_ms"],
+                         "p99_ms": w["p99_ms"], "failures": w["non2xx"] + w["socket_errors"],
+                         "generator_cpu_per_s": w["cpu_per_s"]})
+        else:
+            locust(0)
+    if workers:
+        locust(workers)
     df = pd.DataFrame(rows)
     df.insert(3, "rps_per_process", (df["rps"] / df["processes"]).round(1))
     df["saturated"] = df["generator_cpu_per_s"] >= 0.9
