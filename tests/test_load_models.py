@@ -43,7 +43,8 @@ def test_distributed_run_sized_by_measurement(server):
     d = distributed_load(server.url, 600, 400, 4, users_per_worker=4, server_pid=server.pid)
     assert (d.plan.needed, d.plan.workers) == (2, min(2, d.plan.cores))
     p = d.load.processes
-    assert list(p["role"]) == ["master"] + ["worker"] * d.plan.workers and (p["cpu_s"] > 0).all(), p
+    assert list(p["role"]) == ["master"] + ["worker"] * d.plan.workers + ["server", "machine"], p
+    assert (p["cpu_s"].iloc[:-2] > 0).all() and d.server_cpu_per_s > 0 and 0 < d.machine_busy <= 1, p
     assert d.achieved_rps > 0.5 * 600 and d.load.summary()["failures"] == 0
     assert d.bottleneck in {"generator", "server", "shared CPU", "neither"}
     assert json.dumps(d.as_dict())

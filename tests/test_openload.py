@@ -322,3 +322,17 @@ def test_cpu_meter_reads_this_process():
     assert 0.5 < m.rate() <= 1.05 * len(os.sched_getaffinity(0))
     assert 0 < m.machine_busy <= 1
     assert CpuMeter().start().rate() != CpuMeter().start().rate()        # NaN: nothing to measure
+
+
+def test_locust_result_saturation_reads_generating_processes_only():
+    import pandas as pd
+    from perfkit.lab import LocustResult
+    e = pd.DataFrame()
+    procs = pd.DataFrame({"role": ["master", "worker", "worker", "server", "machine"],
+                          "pid": [1, 2, 3, 4, 0], "cpu_s": [1, 5, 2, 9, float("nan")],
+                          "cpu_per_s": [0.95, 0.5, 0.4, 1.9, 0.97]})
+    r = LocustResult(e, e, e, e, 0, "", procs)
+    assert not r.generator_saturated                       # the master and the server do not count
+    assert r.cpu_of("server") == 1.9 and r.cpu_of("machine") == 0.97
+    r2 = LocustResult(e, e, e, e, 0, "", procs.assign(cpu_per_s=[0.1, 0.96, 0.4, 0.2, 0.9]))
+    assert r2.generator_saturated

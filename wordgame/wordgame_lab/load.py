@@ -56,13 +56,14 @@ def _env(think=(0.0, 0.0), abandon=0.1, invalid=0.02, new_only=False, user_rps=0
 def run_load(target: str, users: int = 10, spawn_rate: float = 10, duration: float = 10, *, workers: int = 0,
              think: tuple[float, float] = (0.0, 0.0), abandon: float = 0.1, invalid: float = 0.02,
              timeout: float | None = None, new_only: bool = False, taskset: str | None = None,
-             user_rps: float = 0.0) -> LocustResult:
+             user_rps: float = 0.0, server_pid: int | None = None) -> LocustResult:
     """Locust players (the wordgame locustfile) for ``duration`` seconds; ``workers`` > 0 runs a master
     and that many workers. ``new_only``: every user only sends ``POST /new`` (generator-ceiling
     comparisons with wrk). ``taskset``: pin every Locust process to these CPUs. ``user_rps`` > 0: each
-    user plays at most that many games (``new_only``: requests) per second."""
+    user plays at most that many games (``new_only``: requests) per second. ``server_pid``: the server's
+    CPU is sampled with Locust's (a ``server`` row in ``processes``)."""
     return run_locust(LOCUSTFILE, target, users, spawn_rate, duration, workers=workers, timeout=timeout,
-                      taskset=taskset, env=_env(think, abandon, invalid, new_only, user_rps))
+                      taskset=taskset, env=_env(think, abandon, invalid, new_only, user_rps), server_pid=server_pid)
 
 
 def wordgame_capacity(target: str, *, steps=(5, 10, 20, 40, 80), step_seconds: float = 5, p99_ms: float = 50,
@@ -171,7 +172,7 @@ class DistributedRun:
         p = self.load.processes
         return {**self.plan.as_dict(), "achieved_rps": self.achieved_rps, "server_cpu_per_s": self.server_cpu_per_s,
                 "server_cores": self.server_cores, "machine_busy": round(self.machine_busy, 3),
-                "worker_cpu_per_s": p.loc[p["role"] != "master", "cpu_per_s"].tolist() if len(p) else [],
+                "worker_cpu_per_s": p.loc[p["role"] == "worker", "cpu_per_s"].tolist() if len(p) else [],
                 "bottleneck": self.bottleneck}
 
 
@@ -184,13 +185,15 @@ def distributed_load(target: str, target_rps: float, per_worker_rps: float, dura
     users = plan.workers * users_per_worker
     meter = CpuMeter(server_pid, admin_url and admin_url.rstrip("/") + "/metrics").start()
     r = run_load(target, users=users, spawn_rate=users, duration=duration, workers=plan.workers, new_only=True,
-                 user_rps=target_rps / users)
-    srv = meter.rate()
+                 user_rps=target_rps / users, server_pid=server_pid)
+    srv, machine = meter.rate(), r.cpu_of("machine")
+    if server_pid:                               # sampled over the load phase only, not Locust's start-up
+        srv = r.cpu_of("server")
     s = r.summary()
-    verdict = bottleneck(s["generator_cpu_per_s"], 1, srv, meter.cores, machine_busy=meter.machine_busy)
+    verdict = bottleneck(s["generator_cpu_per_s"], 1, srv, meter.cores, machine_busy=machine)
     if verdict == "neither" and s["rps"] < 0.95 * target_rps:
         verdict = "generator"        # the server had CPU to spare, the workers did not send the target
-    return DistributedRun(plan, r, float(s["rps"]), float(srv), meter.cores, float(meter.machine_busy), verdict)
+    return DistributedRun(plan, r, float(s["rps"]), float(srv), meter.cores, machine, verdict)
 
 
 #: wrk Lua scripts: "new" (every request POST /new) and "mix" (players: POST /new, then guesses in

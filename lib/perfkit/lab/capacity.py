@@ -63,12 +63,13 @@ def capacity_search(locustfile, target: str, *, steps=(5, 10, 20, 40, 80), step_
     for users in list(steps)[:max_steps]:
         meter = CpuMeter(server_pid, server_metrics_url).start()
         r = run_locust(locustfile, target, users=users, spawn_rate=max(users, 1), duration=step_seconds,
-                       workers=workers, env=env)
+                       workers=workers, env=env, server_pid=server_pid)
         s = r.summary()
-        srv = meter.rate()
-        rows.append({"users": users, **s, "server_cpu_per_s": srv, "machine_busy": meter.machine_busy,
-                     "bottleneck": bottleneck(s["generator_cpu_per_s"], 1, srv, meter.cores,
-                                              machine_busy=meter.machine_busy)})
+        srv, machine = meter.rate(), r.cpu_of("machine")
+        if server_pid:                           # sampled over the load phase only, not Locust's start-up
+            srv = r.cpu_of("server")
+        rows.append({"users": users, **s, "server_cpu_per_s": srv, "machine_busy": machine,
+                     "bottleneck": bottleneck(s["generator_cpu_per_s"], 1, srv, meter.cores, machine_busy=machine)})
         if s["p99_ms"] > p99_ms or s["failures"]:
             break
     return _result(rows, p99_ms, "closed")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PerfkitError
-from .openload import process_cpu_seconds
+from .openload import _machine_jiffies, process_cpu_seconds
 from .ports import free_port
 
 MAX_USERS, MAX_DURATION = 2000, 3600
@@ -39,7 +39,8 @@ class LocustResult:
     output: str
     #: one row per Locust process: role (master/worker/standalone), pid, cpu_s (user + system over its
     #: life, from wait4's rusage), cpu_per_s (CPU seconds per second while the users ran, sampled from
-    #: /proc; 1.0 = one core busy: that process, not the target, was the bottleneck)
+    #: /proc; 1.0 = one core busy: that process, not the target, was the bottleneck); with the target's pid
+    #: a "server" row, and a "machine" row whose cpu_per_s is the busy share of all cores (0..1)
     processes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -49,8 +50,8 @@ class LocustResult:
         p = self.processes
         if p.empty:
             return False
-        gen = p[p["role"] != "master"] if (p["role"] != "master").any() else p
-        return bool((gen["cpu_per_s"] >= 0.9).any())
+        p = p[p["role"].isin(("standalone", "worker"))]
+        return bool((p["cpu_per_s"] >= 0.9).any())
 
     @property
     def total(self) -> pd.Series:
@@ -60,12 +61,18 @@ class LocustResult:
             raise PerfkitError("locust", "the run wrote no statistics: " + self.output[-1000:])
         return agg.iloc[0]
 
+    def cpu_of(self, role: str) -> float:
+        """cpu_per_s of the ``server`` or ``machine`` row of :attr:`processes` (NaN when absent)."""
+        p = self.processes
+        row = p[p["role"] == role] if len(p) else p
+        return float(row["cpu_per_s"].iloc[0]) if len(row) else float("nan")
+
     def summary(self) -> dict[str, float]:
         """requests, failures, rps, p50_ms, p99_ms, max_ms over the whole run, and the busiest
         generating process's CPU per second (``generator_cpu_per_s``, NaN when not measured)."""
         t = self.total
         p = self.processes
-        gen = p[p["role"] != "master"] if len(p) and (p["role"] != "master").any() else p
+        gen = p[p["role"].isin(("standalone", "worker"))] if len(p) else p
         return {"requests": int(t["Request Count"]), "failures": int(t["Failure Count"]),
                 "rps": float(t["Requests/s"]), "p50_ms": float(t["50%"]), "p99_ms": float(t["99%"]),
                 "max_ms": float(t["Max Response Time"]),
@@ -77,11 +84,15 @@ def _read(prefix: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(p) if p.exists() and p.stat().st_size else pd.DataFrame()
 
 
-def _sample_cpu(procs, samples, reader, interval: float = 0.2) -> None:
-    """(unix time, CPU seconds) of every process every ``interval`` until the master's output ends."""
+def _sample_cpu(pids, samples, reader, interval: float = 0.2) -> None:
+    """(unix time, CPU seconds) of every pid every ``interval`` until the master's output ends; pid None:
+    the whole machine's busy CPU seconds per core."""
     for _ in range(int(MAX_DURATION / interval) + 600):
-        for p, out in zip(procs, samples):
-            c = process_cpu_seconds(p.pid)
+        for pid, out in zip(pids, samples):
+            if pid is None:
+                c = _machine_jiffies()[0] / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
+            else:
+                c = process_cpu_seconds(pid)
             if c == c:
                 out.append((time.time(), c))
         if not reader.is_alive():
@@ -117,14 +128,16 @@ def _reap(p: subprocess.Popen, deadline: float) -> float:
 
 def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spawn_rate: float = 10,
                duration: float = 10, *, workers: int = 0, env: dict | None = None, timeout: float | None = None,
-               taskset: str | None = None) -> LocustResult:
+               taskset: str | None = None, server_pid: int | None = None) -> LocustResult:
     """Run ``locustfile`` headless against ``target`` for ``duration`` seconds.
 
     Locust counts ``duration`` from its own start, spawning included: on a busy machine a run
     of 2 s can end before a request is sent; give load steps 3 s or more.
     ``workers`` > 0 runs a master and that many workers; ``env`` is passed to
     every Locust process (the locustfile's tunables); ``taskset`` pins every
-    Locust process to these CPUs (``taskset -c``), e.g. ``"1"``.
+    Locust process to these CPUs (``taskset -c``), e.g. ``"1"``. :attr:`LocustResult.processes` gets
+    each Locust process's CPU, and with ``server_pid`` a ``server`` row, and always a ``machine`` row
+    (busy share of all cores), all over the same span: while the users ran.
     """
     locustfile = Path(locustfile)
     if not locustfile.is_file():
@@ -156,11 +169,12 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
                 procs.append(subprocess.Popen([*locust, "--worker", "--master-host", "127.0.0.1",
                                                "--master-port", str(port)], stdout=subprocess.DEVNULL,
                                               stderr=subprocess.DEVNULL, env=env, cwd=tmp))
-        samples: list[list[tuple[float, float]]] = [[] for _ in procs]
+        pids = [p.pid for p in procs] + [server_pid, None]
+        samples: list[list[tuple[float, float]]] = [[] for _ in pids]
         out_parts: list[str] = []
         reader = threading.Thread(target=lambda: out_parts.append(m.stdout.read()), daemon=True)
         reader.start()
-        sampler = threading.Thread(target=_sample_cpu, args=(procs, samples, reader), daemon=True)
+        sampler = threading.Thread(target=_sample_cpu, args=(pids, samples, reader), daemon=True)
         sampler.start()
         totals = []
         try:
@@ -178,6 +192,11 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
             role = "standalone" if not workers else "master" if i == 0 else "worker"
             rows.append({"role": role, "pid": p.pid, "cpu_s": round(totals[i], 3),
                          "cpu_per_s": round(_rate(samples[i], span), 3)})
+        if server_pid:
+            rows.append({"role": "server", "pid": server_pid, "cpu_s": float("nan"),
+                         "cpu_per_s": round(_rate(samples[-2], span), 3)})
+        rows.append({"role": "machine", "pid": 0, "cpu_s": float("nan"),
+                     "cpu_per_s": round(_rate(samples[-1], span), 3)})
         if not hist.empty:
             hist["Timestamp"] = pd.to_datetime(hist["Timestamp"], unit="s")
         return LocustResult(_read(prefix, "stats"), hist, _read(prefix, "failures"), _read(prefix, "exceptions"),
