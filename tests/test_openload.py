@@ -167,11 +167,13 @@ def test_the_arrival_rate_holds():
     assert len(req) == int(rate * dur) and req["sent"].all()
     # intended times are exact; actual sends trail them by the dispatch lag (timer resolution, ~1 ms,
     # plus scheduling on a busy machine), so each second's count is within rate x lag of the schedule
+    # (a loaded 2-core machine can deschedule the generator for tens of ms: the bound allows 50 ms)
     lag_s = float(np.percentile(req["dispatch_lag_ms"], 99)) / 1e3
-    assert lag_s < 0.02, r.latency()
+    assert lag_s < 0.05, r.latency()
     for k in (1.0, 2.0):
         n = int((req["send_s"] < k).sum())
-        assert rate * (k - 0.02) - 1 <= n <= rate * k + 1, (k, n)
+        # never early; late by at most the lag (1 % of arrivals may be later than the p99)
+        assert rate * (k - lag_s) - 0.01 * len(req) - 1 <= n <= rate * k + 1, (k, n, lag_s)
     assert r.seconds["arrivals"].tolist() == [int(rate)] * int(dur)
 
 
@@ -279,19 +281,21 @@ class _OneAtATime(BaseHTTPRequestHandler):
 
 
 def test_open_capacity_search_finds_the_knee_of_a_server_of_known_capacity():
-    st = {"lock": threading.Lock(), "service": 0.002}           # ~500 req/s at most
+    st = {"lock": threading.Lock(), "service": 0.005}           # ~200 req/s at most
     srv, url = _serve(_OneAtATime, st)
     try:
-        cap = open_capacity_search(url, PING, rates=(100, 250, 1000), step_seconds=1.5, p99_ms=50)
+        # the threshold well above a busy machine's scheduling hiccups, far below the overload's queue
+        cap = open_capacity_search(url, PING, rates=(40, 100, 600), step_seconds=1.5, p99_ms=150)
     finally:
         srv.shutdown()
         srv.server_close()
     assert cap.model == "open" and cap.load_column == "rate"
-    assert list(cap.steps["rate"]) == [100, 250, 1000]
-    # 250/s is half the capacity: fast; 1000/s is twice it: the queue grows by ~500 per second
-    assert cap.knee is not None and cap.knee["rate"] == 250, cap.steps
+    assert list(cap.steps["rate"]) == [40, 100, 600]
+    # 100/s is half the capacity: fast; 600/s is three times it: the queue grows by ~400 per second,
+    # so after 1.5 s the last requests wait ~3 s
+    assert cap.knee is not None and cap.knee["rate"] == 100, cap.steps
     over = cap.steps.iloc[-1]
-    assert cap.saturated and over["p99_ms"] > 200, cap.steps
+    assert cap.saturated and over["p99_ms"] > 1000, cap.steps
     # the server cannot answer faster than its capacity, whatever was offered
     assert over["achieved_rps"] < 1 / st["service"] * 1.1
 
