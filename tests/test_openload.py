@@ -340,3 +340,24 @@ def test_locust_result_saturation_reads_generating_processes_only():
     assert r.cpu_of("server") == 1.9 and r.cpu_of("machine") == 0.97
     r2 = LocustResult(e, e, e, e, 0, "", procs.assign(cpu_per_s=[0.1, 0.96, 0.4, 0.2, 0.9]))
     assert r2.generator_saturated
+
+
+def test_capacity_comparison_chart_draws_both_models():
+    import pandas as pd
+    from perfkit.lab import CapacityResult
+    from wordgame_lab import CapacityComparison, capacity_chart, capacity_comparison_chart
+    common = {"failures": 0, "generator_cpu_per_s": 0.5, "server_cpu_per_s": 0.7, "bottleneck": "neither"}
+    closed = pd.DataFrame([{"users": u, "rps": r, "p50_ms": 1, "p99_ms": p, **common}
+                           for u, r, p in ((5, 1000, 3), (20, 2000, 80))])
+    opened = pd.DataFrame([{"rate": x, "rps": x, "p50_ms": 1, "p99_ms": p, "p99_send_ms": q, **common}
+                           for x, p, q in ((1000, 2, 1), (4000, 300, 40))])
+    c = CapacityResult(closed, 50.0, closed.iloc[0], True)
+    o = CapacityResult(opened, 50.0, opened.iloc[0], True, "open")
+    table = pd.concat([closed.assign(model="closed"), opened.assign(model="open")], ignore_index=True)
+    cmp = CapacityComparison(c, o, table, 1000.0, 1000.0, 260.0, 4000.0)
+    fig = capacity_comparison_chart(cmp)
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    assert list(lines["open: p99 from intended time"].get_ydata()) == [2, 300]
+    assert list(lines["open: p99 from actual send"].get_ydata()) == [1, 40]
+    assert fig.perfkit_data is table
+    assert capacity_chart(o).axes[0].get_xlabel().startswith("arrival rate")

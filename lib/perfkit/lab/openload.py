@@ -139,7 +139,10 @@ def bottleneck(generator_cpu_per_s: float, generator_cores: float, server_cpu_pe
 
 @dataclass(frozen=True)
 class OpenLoadResult:
-    requests: pd.DataFrame    # one row per arrival: times (s from start), status, template, error, latencies (ms)
+    requests: pd.DataFrame    # one row per arrival: intended/dispatch/send/done_s (s from start; NaN: not sent or
+                              # no answer), status, template, error (dropped, timeout, unfinished, ...), sent,
+                              # ok (sent, answered, status < 500), latency_intended_ms, latency_send_ms,
+                              # send_lag_ms, dispatch_lag_ms (the generator's own lateness)
     seconds: pd.DataFrame     # per second of intended time: arrivals, sent, ok, failed, dropped, p50/p99 both ways
     summary: dict             # the generator's own summary (its CPU, peak in-flight, error counts)
     rate: float
@@ -211,8 +214,8 @@ def _frames(csv: Path, duration: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     g = r.groupby(sec)
     per = pd.DataFrame({
         "arrivals": g.size(), "sent": g["sent"].sum(), "ok": g["ok"].sum(),
-        "failed": g.apply(lambda x: int((x["sent"] & ~x["ok"]).sum()), include_groups=False),
-        "dropped": g["error"].apply(lambda e: int((e == "dropped").sum())),
+        "failed": (r["sent"] & ~r["ok"]).groupby(sec).sum(),
+        "dropped": (r["error"] == "dropped").groupby(sec).sum(),
         "p50_ms": g["latency_intended_ms"].quantile(0.5), "p99_ms": g["latency_intended_ms"].quantile(0.99),
         "p99_send_ms": g["latency_send_ms"].quantile(0.99), "send_lag_p99_ms": g["send_lag_ms"].quantile(0.99),
     }).reset_index()
