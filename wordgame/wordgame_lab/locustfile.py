@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import random
 
-from locust import FastHttpUser, between, constant_throughput, task
+import gevent
+from locust import FastHttpUser, between, constant_throughput, events, task
 
 from wordgame_lab.model import FREQUENCY, LETTER_WEIGHTS
 
@@ -25,6 +26,13 @@ ABANDON = float(os.environ.get("WORDGAME_ABANDON", 0.1))
 INVALID = float(os.environ.get("WORDGAME_INVALID", 0.02))
 NEW_ONLY = os.environ.get("WORDGAME_NEW_ONLY", "0") == "1"
 USER_RPS = float(os.environ.get("WORDGAME_USER_RPS", 0))
+
+
+@events.init.add_listener
+def _fresh_clock(**_kw):
+    # gevent's loop caches its clock; after Locust's slow imports the -t timer would be armed from a stale
+    # "now" and the run cut short by the start-up time (a 2 s run on a busy machine: no request at all)
+    gevent.get_hub().loop.update_now()
 
 
 class Player(FastHttpUser):

@@ -131,8 +131,9 @@ def run_locust(locustfile: str | os.PathLike, target: str, users: int = 10, spaw
                taskset: str | None = None, server_pid: int | None = None) -> LocustResult:
     """Run ``locustfile`` headless against ``target`` for ``duration`` seconds.
 
-    Locust counts ``duration`` from its own start, spawning included: on a busy machine a run
-    of 2 s can end before a request is sent; give load steps 3 s or more.
+    Locust arms its ``-t`` timer on gevent's cached loop clock, which is stale by Locust's import time:
+    on a busy machine a 2 s run can end before a request is sent. A locustfile fixes it with an
+    ``events.init`` listener calling ``gevent.get_hub().loop.update_now()`` (the wordgame one does).
     ``workers`` > 0 runs a master and that many workers; ``env`` is passed to
     every Locust process (the locustfile's tunables); ``taskset`` pins every
     Locust process to these CPUs (``taskset -c``), e.g. ``"1"``. :attr:`LocustResult.processes` gets
