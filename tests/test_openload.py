@@ -361,3 +361,19 @@ def test_capacity_comparison_chart_draws_both_models():
     assert list(lines["open: p99 from actual send"].get_ydata()) == [1, 40]
     assert fig.perfkit_data is table
     assert capacity_chart(o).axes[0].get_xlabel().startswith("arrival rate")
+
+
+def test_past_max_inflight_arrivals_queue_then_drop(stall_server):
+    url, st = stall_server
+    rate, T, inflight, queue = 200.0, st["T"], 10, 20
+    r = open_load(url, PING, rate, 2.5, max_inflight=inflight, max_queue=queue, timeout=3)
+    row = r.as_row()
+    assert r.summary["inflight_peak"] == inflight
+    # during the stall: `inflight` requests on the wire, `queue` waiting, the rest of the ~rate*T dropped
+    due = rate * T
+    assert due - inflight - queue - 15 <= row["dropped"] <= due - inflight - queue + 5, row
+    assert r.requests.loc[r.requests["error"] == "dropped", "sent"].sum() == 0
+    # the queued ones were sent late (send lag up to ~T) but charged from their intended time
+    late = r.requests[r.requests["send_lag_ms"] > 100]
+    assert len(late) >= queue - 2 and (late["latency_intended_ms"] >= late["send_lag_ms"]).all()
+    assert row["dispatch_lag_p99_ms"] < 50                    # the generator itself kept its schedule

@@ -78,7 +78,7 @@ def capacity_search(locustfile, target: str, *, steps=(5, 10, 20, 40, 80), step_
 def open_capacity_search(target: str, scenario, *, rates=(500, 1000, 2000, 4000, 8000, 16000),
                          step_seconds: float = 5, p99_ms: float = 50, max_steps: int = 12,
                          server_pid: int | None = None, server_metrics_url: str | None = None,
-                         max_inflight: int = 1000, taskset: str | None = None) -> CapacityResult:
+                         max_inflight: int = 256, taskset: str | None = None) -> CapacityResult:
     """Open model: :func:`open_load` of ``scenario`` at each arrival rate in ``rates`` until p99
     (from the intended send time) exceeds ``p99_ms``, a request fails or an arrival is dropped."""
     rows = []

@@ -20,8 +20,11 @@ A scenario is a dict (or a JSON file) of weighted request templates::
 ``{{value}}``; ``put_back`` returns it when the 2xx body matches. An arrival whose template's pool is
 empty uses a template that takes nothing instead, so the arrival rate never depends on the responses.
 
-Past ``max_inflight`` requests on the wire, arrivals wait for a slot (their latency still runs from the
-intended time); past ``max_queue`` waiting arrivals, an arrival is dropped and counted (``dropped``).
+Past ``max_inflight`` requests on the wire (one connection each; default 256: thousands of connections
+cost the generator and the server more than they measure), arrivals wait for a slot: their latency still
+runs from the intended time, the wait shows as send lag, and the generator's own lateness as dispatch
+lag. Past ``max_queue`` waiting arrivals (default: one second of arrivals), an arrival is dropped and
+counted (``dropped``, never sent, left out of the latency percentiles).
 Every request has a deadline of ``timeout`` from its intended time; the whole run a hard limit.
 """
 from __future__ import annotations
@@ -222,7 +225,7 @@ def _frames(csv: Path, duration: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     return r, per[per["second"] < math.ceil(duration)]
 
 
-def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_inflight: int = 1000,
+def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_inflight: int = 256,
               max_queue: int | None = None, timeout: float = 5, hard_limit: float | None = None, seed: int = 1,
               taskset: str | None = None, server_pid: int | None = None, server_metrics_url: str | None = None,
               binary: str | os.PathLike | None = None) -> OpenLoadResult:

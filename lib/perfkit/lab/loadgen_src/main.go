@@ -174,7 +174,7 @@ func main() {
 	scenario := flag.String("scenario", "", "scenario JSON file")
 	rate := flag.Float64("rate", 100, "arrivals per second")
 	duration := flag.Duration("duration", 5*time.Second, "how long arrivals are generated")
-	maxInflight := flag.Int("max-inflight", 1000, "requests on the wire at once; later arrivals queue")
+	maxInflight := flag.Int("max-inflight", 256, "requests (connections) on the wire at once; later arrivals queue")
 	maxQueue := flag.Int("max-queue", 0, "arrivals waiting for a slot; past it they are dropped (0: rate x 1 s)")
 	timeout := flag.Duration("timeout", 5*time.Second, "per request, from its intended time")
 	hard := flag.Duration("hard-limit", 0, "absolute limit on the run (0: duration + timeout + 2 s)")
