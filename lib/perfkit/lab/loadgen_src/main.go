@@ -18,9 +18,11 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -180,8 +182,19 @@ func main() {
 	hard := flag.Duration("hard-limit", 0, "absolute limit on the run (0: duration + timeout + 2 s)")
 	reqOut := flag.String("requests", "", "write one CSV row per arrival here")
 	seed := flag.Int64("seed", 1, "random seed (template choice, picks)")
+	cpuprofile := flag.String("cpuprofile", "", "write the generator's own CPU profile here")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*target, *scenario, *rate, *duration, *maxInflight, *maxQueue, *timeout, *hard, *reqOut, *seed); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(2)
 	}
@@ -230,9 +243,9 @@ func run(target, scenarioPath string, rate float64, duration time.Duration, maxI
 		weights[i] = t.Weight
 	}
 	rows := make([]row, total)
-	slots := make(chan struct{}, maxInflight)
-	var waiting, inflightMax, inflight int64
-	var qmu sync.Mutex
+	// arrivals wait in queue for one of maxInflight workers (each keeps its own connection busy)
+	queue := make(chan *row, maxQueue)
+	var inflightMax, inflight int64
 	var wg sync.WaitGroup
 	start := time.Now()
 	ctx, cancel := context.WithDeadline(context.Background(), start.Add(hard))
@@ -240,24 +253,6 @@ func run(target, scenarioPath string, rate float64, duration time.Duration, maxI
 	interval := float64(time.Second) / rate
 
 	fire := func(r *row) {
-		defer wg.Done()
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			qmu.Lock()
-			waiting--
-			qmu.Unlock()
-			r.err = "unfinished"
-			return
-		}
-		qmu.Lock()
-		waiting--
-		inflight++
-		if inflight > inflightMax {
-			inflightMax = inflight
-		}
-		qmu.Unlock()
-		defer func() { <-slots; qmu.Lock(); inflight--; qmu.Unlock() }()
 		t := sc.Templates[r.tmpl]
 		value := ""
 		if t.Take != "" {
@@ -317,6 +312,25 @@ func run(target, scenarioPath string, rate float64, duration time.Duration, maxI
 		}
 	}
 
+	for w := 0; w < maxInflight; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range queue {
+				if ctx.Err() != nil {
+					r.err = "unfinished"
+					continue
+				}
+				n := atomic.AddInt64(&inflight, 1)
+				for m := atomic.LoadInt64(&inflightMax); n > m && !atomic.CompareAndSwapInt64(&inflightMax, m, n); {
+					m = atomic.LoadInt64(&inflightMax)
+				}
+				fire(r)
+				atomic.AddInt64(&inflight, -1)
+			}
+		}()
+	}
+
 	dropped := 0
 	next := 0
 	for next < total && ctx.Err() == nil {
@@ -330,19 +344,12 @@ func run(target, scenarioPath string, rate float64, duration time.Duration, maxI
 			r.intended = int64(float64(next) * interval)
 			r.dispatch = now
 			r.tmpl = pick(rng, weights, sc, pl)
-			qmu.Lock()
-			full := waiting >= int64(maxQueue)
-			if !full {
-				waiting++
-			}
-			qmu.Unlock()
-			if full {
+			select {
+			case queue <- r:
+			default: // max-queue arrivals already wait: this one is dropped, and counted
 				r.err = "dropped"
 				dropped++
-				continue
 			}
-			wg.Add(1)
-			go fire(r)
 		}
 		if next < total {
 			sleep := time.Duration(float64(next)*interval) - time.Since(start)
@@ -355,6 +362,7 @@ func run(target, scenarioPath string, rate float64, duration time.Duration, maxI
 		rows[next].intended = int64(float64(next) * interval)
 		rows[next].err = "unfinished"
 	}
+	close(queue)
 	wg.Wait()
 	wall := time.Since(start)
 	var ru syscall.Rusage
