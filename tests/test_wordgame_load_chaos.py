@@ -37,6 +37,9 @@ def test_locust_short_run(server):
     assert s["requests"] > 50 and s["failures"] == 0, (s, r.failures)
     assert {"/new", "/guess", "Aggregated"} <= set(r.stats["Name"])
     assert len(r.history) >= 1 and "99%" in r.history.columns
+    # one standalone process, its CPU measured (FastHttpUser: a real share of a core at 5 users, no think time)
+    assert list(r.processes["role"]) == ["standalone", "machine"] and r.processes.at[0, "cpu_s"] > 0.2, r.processes
+    assert 0 < r.summary()["generator_cpu_per_s"] <= 1.1
 
 
 def test_run_locust_refuses_a_missing_locustfile(server, tmp_path):
@@ -48,6 +51,8 @@ def test_locust_distributed_two_workers(server):
     r = run_load(server.url, users=6, spawn_rate=6, duration=3, workers=2)
     s = r.summary()
     assert s["requests"] > 50 and s["failures"] == 0, (s, r.output[-1000:])
+    p = r.processes[r.processes["role"] != "machine"]
+    assert list(p["role"]) == ["master", "worker", "worker"] and (p["cpu_s"] > 0).all(), r.processes
 
 
 def test_run_all_chaos_summary(chaos):

@@ -13,7 +13,7 @@ from perfkit.render.flame_static import new_figure
 from .frames import DURATION, games, red, runtime
 
 __all__ = ["client_history", "server_series", "latency_comparison", "load_overview", "capacity_chart",
-           "chaos_chart"]
+           "capacity_comparison_chart", "chaos_chart"]
 
 CLIENT_Q = {"p50": "50%", "p95": "95%", "p99": "99%"}
 
@@ -125,23 +125,58 @@ def load_overview(load: LocustResult, scrape: pd.DataFrame, *, window: str = "3s
 
 
 def capacity_chart(result: CapacityResult):
-    """Throughput and p99 per load step, with the threshold and the knee."""
+    """Throughput and p99 per load step (users, or the arrival rate of an open-model search), with the
+    threshold and the knee."""
     steps = result.steps
+    x = result.load_column
     fig = new_figure(9, 4)
     ax = fig.subplots()
-    ax.plot(steps["users"], steps["rps"], "o-", label="throughput (rps)")
-    ax.set_xlabel("concurrent users")
+    ax.plot(steps[x], steps["rps"], "o-", label="throughput (rps)")
+    ax.set_xlabel("concurrent users" if x == "users" else "arrival rate (requests/s)")
     ax.set_ylabel("requests/s")
     ax2 = ax.twinx()
-    ax2.plot(steps["users"], steps["p99_ms"], "s--", color="C3", label="p99 (ms)")
+    ax2.plot(steps[x], steps["p99_ms"], "s--", color="C3", label="p99 (ms)")
     ax2.axhline(result.threshold_p99_ms, color="C3", lw=0.8, ls=":")
     ax2.set_ylabel("p99 ms")
     if result.knee is not None:
-        ax.axvline(result.knee["users"], color="grey", lw=0.8)
-    ax.set_title("capacity search")
+        ax.axvline(result.knee[x], color="grey", lw=0.8)
+    ax.set_title(f"capacity search ({result.model} model)")
     fig.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.perfkit_data = steps
+    return fig
+
+
+def capacity_comparison_chart(comparison):
+    """Both models against throughput: p99 of the closed model (Locust), of the open model from the
+    intended send time and from the actual send (the gap is what a closed loop hides), the threshold
+    and both knees; beside it, generator and server CPU per step."""
+    closed, opened = comparison.closed.steps, comparison.open.steps
+    fig = new_figure(12, 4)
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    ax.plot(closed["rps"], closed["p99_ms"], "o-", color="C0", label="closed (Locust): p99")
+    ax.plot(opened["rps"], opened["p99_ms"], "s-", color="C3", label="open: p99 from intended time")
+    ax.plot(opened["rps"], opened["p99_send_ms"], "s:", color="C3", alpha=0.6, label="open: p99 from actual send")
+    ax.axhline(comparison.closed.threshold_p99_ms, color="grey", lw=0.8, ls=":")
+    for knee, color in ((comparison.closed_knee_rps, "C0"), (comparison.open_knee_rps, "C3")):
+        if knee == knee:
+            ax.axvline(knee, color=color, lw=0.8, ls="--")
+    ax.set_yscale("log")
+    ax.set_xlabel("achieved requests/s")
+    ax.set_ylabel("p99 latency (ms)")
+    ax.legend(fontsize=8)
+    ax.set_title("closed vs open model")
+    t = comparison.table
+    for model, mk in (("closed", "o"), ("open", "s")):
+        m = t[t["model"] == model]
+        ax2.plot(m["rps"], m["generator_cpu_per_s"], mk + "-", label=f"{model}: generator")
+        ax2.plot(m["rps"], m["server_cpu_per_s"], mk + "--", label=f"{model}: server")
+    ax2.set_xlabel("achieved requests/s")
+    ax2.set_ylabel("CPU seconds per second")
+    ax2.legend(fontsize=7)
+    ax2.set_title("who used the CPU")
+    fig.tight_layout()
+    fig.perfkit_data = t
     return fig
 
 

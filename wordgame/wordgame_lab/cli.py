@@ -8,7 +8,7 @@ import sys
 from perfkit.cli import main as perfkit_main
 
 from .blackbox import run_blackbox
-from .load import run_load, wordgame_capacity
+from .load import distributed_load, generator_ceilings, run_load, wordgame_capacity, wordgame_open_capacity
 
 
 def register(subparsers) -> None:
@@ -43,10 +43,23 @@ def _add_commands(sub) -> None:
 
     c = sub.add_parser("capacity", help="step the load up until p99 > threshold or errors")
     c.add_argument("url")
+    c.add_argument("--model", choices=("closed", "open"), default="closed",
+                   help="closed: Locust users stepped; open: arrival rate stepped, latency from intended send time")
     c.add_argument("--p99-ms", type=float, default=50)
-    c.add_argument("--steps", default="5,10,20,40,80")
+    c.add_argument("--steps", default=None, help="users (closed, default 5,10,20,40,80) or arrivals/s "
+                   "(open, default 500,1000,2000,4000,8000,16000)")
     c.add_argument("--step-seconds", type=float, default=5)
+    c.add_argument("--admin-url", help="the server's admin URL: its CPU from /metrics decides the bottleneck")
     c.set_defaults(func=_capacity)
+
+    g = sub.add_parser("ceilings", help="generator ceilings on POST /new (wrk, Locust per process), and with "
+                       "--target-rps a distributed Locust run sized by them")
+    g.add_argument("url")
+    g.add_argument("-t", "--seconds", type=float, default=5)
+    g.add_argument("--workers", type=int, default=2)
+    g.add_argument("--target-rps", type=float)
+    g.add_argument("--admin-url")
+    g.set_defaults(func=_ceilings)
 
 
 def _test(a) -> int:
@@ -67,10 +80,25 @@ def _load(a) -> int:
 
 
 def _capacity(a) -> int:
-    res = wordgame_capacity(a.url, steps=[int(x) for x in a.steps.split(",")], step_seconds=a.step_seconds,
-                            p99_ms=a.p99_ms)
+    if a.model == "open":
+        rates = [float(x) for x in (a.steps or "500,1000,2000,4000,8000,16000").split(",")]
+        res = wordgame_open_capacity(a.url, rates=rates, step_seconds=a.step_seconds, p99_ms=a.p99_ms,
+                                     admin_url=a.admin_url)
+    else:
+        res = wordgame_capacity(a.url, steps=[int(x) for x in (a.steps or "5,10,20,40,80").split(",")],
+                                step_seconds=a.step_seconds, p99_ms=a.p99_ms, admin_url=a.admin_url)
     print(res.steps.to_string(index=False))
     print(json.dumps(res.as_dict(), default=str))
+    return 0
+
+
+def _ceilings(a) -> int:
+    g = generator_ceilings(a.url, a.seconds, workers=a.workers)
+    print(g.to_string(index=False))
+    if a.target_rps:
+        per = float(g.loc[g["generator"] == "locust", "rps"].iloc[0])
+        d = distributed_load(a.url, a.target_rps, per, a.seconds, admin_url=a.admin_url)
+        print(json.dumps(d.as_dict(), default=str))
     return 0
 
 

@@ -1,0 +1,3 @@
+module perfkit.local/loadgen
+
+go 1.21
