@@ -61,7 +61,7 @@ class BenchServer:
 
     def __init__(self, binary: Path, words: Path, metrics: bool, core: str = "0"):
         self.cmd = ["taskset", "-c", core, str(binary), "-addr", "127.0.0.1", "-dict", str(words),
-                    f"-metrics={'true' if metrics else 'false'}"]
+                    f"-metrics={'true' if metrics else 'false'}", "-drain-delay=0s"]
         self.proc = None
 
     def __enter__(self):

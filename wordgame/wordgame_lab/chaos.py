@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit.errors import OptionError
-from perfkit.lab import ChaosResult, FaultProxy, cpu_starved, http_ok, latency_summary, port_open
-from perfkit.lab.chaos import chaos_verdict, median_shift
+from perfkit.lab import (ChaosResult, FaultProxy, chaos_verdict, cpu_starved, http_ok, latency_summary, median_shift,
+                         port_open)
 from perfkit.metrics import parse_exposition
 
 from .client import Client

@@ -1,15 +1,15 @@
 """Service-testing tooling for any HTTP service, on top of the library.
 
 Start and stop a Go server on free loopback ports (:class:`GoServer`, built on
-demand with :func:`build_go_binary`), headless Locust runs, open-model load (:func:`open_load`, a constant arrival rate) and capacity search
-(Locust always runs in child processes: importing this package never imports
+demand with :func:`build_go_binary`), headless Locust runs, open-model load
+(:func:`open_load`, a constant arrival rate) and capacity search with both models (Locust always runs in child processes: importing this package never imports
 Locust), chaos primitives (kill -9 / SIGTERM through ``GoServer``,
 :class:`FaultProxy`, :func:`cpu_starved`), a real Prometheus
 (:class:`PrometheusServer`, :class:`PromAPI`) and promtool checks.
 """
 from .capacity import (WRK_DONE, CapacityResult, WorkerPlan, capacity_search, open_capacity_search, plan_workers,
                        wrk_run)
-from .chaos import ChaosResult, cpu_starved, http_ok, latency_summary
+from .chaos import ChaosResult, chaos_verdict, cpu_starved, http_ok, latency_summary, median_shift
 from .dashboard import dashboard_exprs, load_dashboard
 from .locust import LocustResult, run_locust
 from .openload import CpuMeter, OpenLoadResult, bottleneck, loadgen_binary, open_load, process_cpu_seconds
@@ -22,7 +22,9 @@ from .proxy import FaultProxy, ProxyStats
 __all__ = ["GoServer", "ServerProcessError", "build_go_binary", "lab_cache_dir",
            "free_port", "host_port", "port_open", "LOOPBACK_HOSTS",
            "LocustResult", "run_locust", "OpenLoadResult", "open_load", "loadgen_binary", "bottleneck",
-           "process_cpu_seconds", "CpuMeter", "open_capacity_search", "WorkerPlan", "plan_workers", "CapacityResult", "capacity_search", "wrk_run", "WRK_DONE",
-           "ChaosResult", "latency_summary", "http_ok", "cpu_starved", "FaultProxy", "ProxyStats",
+           "process_cpu_seconds", "CpuMeter", "open_capacity_search", "WorkerPlan", "plan_workers",
+           "CapacityResult", "capacity_search", "wrk_run", "WRK_DONE",
+           "ChaosResult", "chaos_verdict", "median_shift", "latency_summary", "http_ok", "cpu_starved", "FaultProxy", "ProxyStats",
            "PrometheusServer", "PromAPI", "PrometheusError", "generate_config", "find_prometheus_tool",
-           "promtool_check", "PromtoolError", "CheckResult", "alert_table", "burn_rate_tiers", "dashboard_exprs", "load_dashboard"]
+           "promtool_check", "PromtoolError", "CheckResult", "alert_table", "burn_rate_tiers",
+           "dashboard_exprs", "load_dashboard"]
