@@ -54,7 +54,7 @@ def _source_digest(src: Path, package: str, env: dict | None) -> str:
 def build_go_binary(src: str | os.PathLike, package: str = ".", out: str | os.PathLike | None = None, *,
                     force: bool = False, env: dict | None = None, timeout: float = 600) -> Path:
     """``go build`` ``package`` of the Go module in ``src``. Without ``out`` the binary goes to the
-    lab cache under a name with a digest of the sources, and an existing one is reused; with ``out``
+    lab cache in a directory named by a digest of the sources, and an existing one is reused; with ``out``
     it is rebuilt unless a stamp next to it records the same digest. Built into a temporary file
     and renamed, so concurrent builds never see a half-written binary."""
     src = Path(src)
@@ -62,7 +62,7 @@ def build_go_binary(src: str | os.PathLike, package: str = ".", out: str | os.Pa
         raise ServerProcessError(src, "no go.mod: not a Go module source directory")
     digest = _source_digest(src, package, env)
     name = Path(package).name if package not in (".", "") else src.resolve().name
-    out = Path(out) if out else lab_cache_dir() / "bin" / f"{name}-{digest}"
+    out = Path(out) if out else lab_cache_dir() / "bin" / digest / name
     stamp = out.with_name(out.name + ".digest")
     if not force and out.exists() and stamp.exists() and stamp.read_text() == digest:
         return out
