@@ -6,9 +6,9 @@
 // It fills a store with -expired games, then -live games half a TTL later,
 // moves a fake clock past the TTL of the first ones, and starts -workers
 // goroutines calling Create and Guess in a loop; after -lead it runs one
-// EvictIdle. It prints one JSON object: the sweep's duration and the latency
-// of the calls that overlapped it (started before the sweep ended and
-// finished after it began).
+// EvictIdle, then, as a control, burns CPU without the lock as long as the
+// sweep took. It prints one JSON object: the sweep's duration and the latency
+// of the calls that overlapped the sweep, the control, and neither.
 package main
 
 import (
@@ -29,7 +29,7 @@ import (
 func main() {
 	expired := flag.Int("expired", 1_000_000, "games expired when the sweep runs")
 	live := flag.Int("live", 100_000, "games still live")
-	workers := flag.Int("workers", 4, "goroutines calling Create/Guess")
+	workers := flag.Int("workers", 1, "goroutines calling Create/Guess (with the sweep: one per core)")
 	noGC := flag.Bool("nogc", true, "no garbage collection while measuring")
 	lead := flag.Duration("lead", 50*time.Millisecond, "load before and after the sweep")
 	flag.Parse()
@@ -82,23 +82,33 @@ func main() {
 	n := st.EvictIdle()
 	sweepEnd := time.Since(t0)
 	time.Sleep(*lead)
+	// control: a goroutine that only burns CPU (no lock) as long as the sweep
+	// took, so the machine's own CPU contention shows apart from lock waits
+	burnStart := time.Since(t0)
+	for x := uint64(1); time.Since(t0) < burnStart+(sweepEnd-sweepStart); x = x*6364136223846793005 + 1 {
+	}
+	burnEnd := time.Since(t0)
+	time.Sleep(*lead)
 	stop.Store(true)
 	wg.Wait()
 
-	var lat, outside []float64 // µs: calls overlapping the sweep, calls outside it
+	var lat, burn, outside []float64 // µs: calls overlapping the sweep, the burn control, neither
 	for _, ops := range res {
 		for _, o := range ops {
 			l := float64(o.end-o.start) / 1e3
-			if o.start <= int64(sweepEnd) && o.end >= int64(sweepStart) {
+			switch {
+			case o.start <= int64(sweepEnd) && o.end >= int64(sweepStart):
 				lat = append(lat, l)
-			} else {
+			case o.start <= int64(burnEnd) && o.end >= int64(burnStart):
+				burn = append(burn, l)
+			default:
 				outside = append(outside, l)
 			}
 		}
 	}
 	out := map[string]any{"evicted": n, "sweep_ms": float64(sweepEnd-sweepStart) / 1e6,
 		"gomaxprocs": runtime.GOMAXPROCS(0), "workers": *workers}
-	for name, v := range map[string][]float64{"sweep": lat, "outside": outside} {
+	for name, v := range map[string][]float64{"sweep": lat, "burn": burn, "outside": outside} {
 		slices.Sort(v)
 		q := func(p float64) float64 {
 			if len(v) == 0 {
