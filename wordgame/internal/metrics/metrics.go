@@ -134,6 +134,7 @@ func New(reg prometheus.Registerer, enabled bool, st Store) *Metrics {
 		oldest, maxG, ttl, rejected, m.draining)
 	for _, rm := range [][2]string{{"/new", "GET"}, {"/new", "POST"}, {"/guess", "POST"}} {
 		m.requests.WithLabelValues(rm[0], rm[1], "200")
+		m.duration.WithLabelValues(rm[0], rm[1]) // the latency SLI is 0, not empty, before the first request
 	}
 	// Pre-create the label values so every series exists (as 0) from startup
 	// and the hot path avoids the label lookup.

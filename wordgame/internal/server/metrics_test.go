@@ -127,3 +127,21 @@ func TestEvictionThroughServer(t *testing.T) {
 		t.Fatalf("evicted=%s active=%s", m["wordgame_games_evicted_total"], m["wordgame_games_active"])
 	}
 }
+
+// Before any request, the public API's SLI series exist as 0, so that the
+// SLO ratios and the absent() alerts see a fresh server.
+func TestSLISeriesExistBeforeTheFirstRequest(t *testing.T) {
+	e := newEnv(t, opts{metrics: true})
+	got := metricLines(t, e)
+	for _, rm := range [][2]string{{"/new", "GET"}, {"/new", "POST"}, {"/guess", "POST"}} {
+		for _, k := range []string{
+			`wordgame_http_requests_total{code="200",method="` + rm[1] + `",route="` + rm[0] + `"}`,
+			`wordgame_http_request_duration_seconds_count{method="` + rm[1] + `",route="` + rm[0] + `"}`,
+			`wordgame_http_request_duration_seconds_bucket{method="` + rm[1] + `",route="` + rm[0] + `",le="0.1"}`,
+		} {
+			if got[k] != "0" {
+				t.Errorf("%s = %q before any request, want 0", k, got[k])
+			}
+		}
+	}
+}
