@@ -12,7 +12,8 @@ from .capacity import (WRK_DONE, CapacityResult, WorkerPlan, capacity_search, op
 from .chaos import ChaosResult, chaos_verdict, cpu_starved, http_ok, latency_summary, median_shift
 from .dashboard import dashboard_exprs, load_dashboard
 from .locust import LocustResult, run_locust
-from .openload import CpuMeter, OpenLoadResult, bottleneck, loadgen_binary, open_load, process_cpu_seconds
+from .cpu import CpuMeter, process_cpu_seconds
+from .openload import OpenLoadResult, bottleneck, loadgen_binary, open_load
 from .ports import LOOPBACK_HOSTS, free_port, host_port, port_open
 from .process import GoServer, ServerProcessError, build_go_binary, lab_cache_dir
 from .prometheus import PromAPI, PrometheusError, PrometheusServer, find_prometheus_tool, generate_config

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import PerfkitError, ToolMissingError
 from .locust import run_locust
-from .openload import CpuMeter, bottleneck, open_load
+from .cpu import CpuMeter
+from .openload import bottleneck, open_load
 
 __all__ = ["CapacityResult", "capacity_search", "open_capacity_search", "WorkerPlan", "plan_workers", "wrk_run",
            "WRK_DONE"]

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PerfkitError
-from .openload import _machine_jiffies, process_cpu_seconds
+from .cpu import machine_cpu_time, process_cpu_seconds
 from .ports import free_port
 
 MAX_USERS, MAX_DURATION = 2000, 3600
@@ -90,7 +90,7 @@ def _sample_cpu(pids, samples, reader, interval: float = 0.2) -> None:
     for _ in range(int(MAX_DURATION / interval) + 600):
         for pid, out in zip(pids, samples):
             if pid is None:
-                c = _machine_jiffies()[0] / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
+                c = machine_cpu_time()[0] / os.sysconf("SC_CLK_TCK") / (os.cpu_count() or 1)
             else:
                 c = process_cpu_seconds(pid)
             if c == c:

@@ -35,8 +35,6 @@ import re
 import os
 import subprocess
 import tempfile
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,84 +42,18 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PerfkitError
+from .cpu import CpuMeter, usable_cores
 from .process import build_go_binary, lab_cache_dir
 
 LOADGEN_SRC = Path(__file__).with_name("loadgen_src")
 MAX_RATE, MAX_DURATION = 200_000, 600
 
-__all__ = ["OpenLoadResult", "open_load", "CpuMeter", "loadgen_binary", "process_cpu_seconds", "bottleneck", "LOADGEN_SRC"]
+__all__ = ["OpenLoadResult", "open_load", "loadgen_binary", "bottleneck", "LOADGEN_SRC"]
 
 
 def loadgen_binary(force: bool = False) -> Path:
     """The ``loadgen`` binary, built from the packaged source into the lab cache when missing or stale."""
     return build_go_binary(LOADGEN_SRC, out=lab_cache_dir() / "bin" / "perfkit-loadgen", force=force)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a live process so far (``/proc/PID/stat``); NaN when unreadable."""
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def _machine_jiffies() -> tuple[float, float]:
-    """(busy, total) CPU time of the whole machine so far, from /proc/stat (NaN elsewhere)."""
-    try:
-        f = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(f) - f[3] - f[4], sum(f)
-    except (OSError, IndexError, ValueError):
-        return float("nan"), float("nan")
-
-
-class CpuMeter:
-    """CPU seconds per second of a server between :meth:`start` and :meth:`rate`: from
-    ``/proc/PID/stat`` when ``pid`` is given, else from ``process_cpu_seconds_total`` on
-    ``metrics_url`` (a Prometheus ``/metrics`` page, e.g. a Go service's admin listener);
-    NaN when neither is known or readable. :meth:`rate` also sets :attr:`machine_busy`, the
-    share of the whole machine's CPU in use meanwhile (every process, ours or not)."""
-
-    def __init__(self, pid: int | None = None, metrics_url: str | None = None):
-        self.pid, self.metrics_url = pid, metrics_url
-        self._t0 = self._c0 = float("nan")
-        self._m0 = (float("nan"), float("nan"))
-        self.machine_busy = float("nan")
-
-    def read(self) -> float:
-        if self.pid:
-            return process_cpu_seconds(self.pid)
-        if self.metrics_url:
-            try:
-                with urllib.request.urlopen(self.metrics_url, timeout=2) as r:
-                    for line in r.read().decode(errors="replace").splitlines():
-                        if line.startswith("process_cpu_seconds_total"):
-                            return float(line.split()[-1])
-            except (OSError, ValueError):
-                pass
-        return float("nan")
-
-    def start(self) -> "CpuMeter":
-        self._t0, self._c0, self._m0 = time.monotonic(), self.read(), _machine_jiffies()
-        return self
-
-    def rate(self) -> float:
-        c = self.read()
-        b, t = _machine_jiffies()
-        self.machine_busy = (b - self._m0[0]) / (t - self._m0[1]) if t > self._m0[1] else float("nan")
-        return (c - self._c0) / max(time.monotonic() - self._t0, 1e-9)
-
-    @property
-    def cores(self) -> int:
-        """CPUs the server may run on (its affinity; this machine's when unknown)."""
-        return _cores(self.pid)
-
-
-def _cores(pid: int | None) -> int:
-    try:
-        return len(os.sched_getaffinity(pid or 0))
-    except (OSError, AttributeError):
-        return os.cpu_count() or 1
 
 
 def bottleneck(generator_cpu_per_s: float, generator_cores: float, server_cpu_per_s: float, server_cores: float,
@@ -263,6 +195,6 @@ def open_load(target: str, scenario, rate: float, duration: float = 5, *, max_in
             raise PerfkitError(name, re.sub(r'^(loadgen: )?scenario "[^"]*": ', "", msg))
         summary = json.loads(p.stdout.strip().splitlines()[-1])
         requests, seconds = _frames(csv, duration)
-    gen_cores = len(taskset.split(",")) if taskset and "-" not in taskset else _cores(None)
+    gen_cores = len(taskset.split(",")) if taskset and "-" not in taskset else usable_cores(None)
     return OpenLoadResult(requests, seconds, summary, rate, duration, float(server_cpu),
                           meter.cores, gen_cores, float(meter.machine_busy))
