@@ -36,9 +36,9 @@ $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml wordgame/pyproject.toml | $(VENV_PY)
+$(STAMP): pyproject.toml wordgame/pyproject.toml lab/tls/pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e '.[dev,lab]' -e ./wordgame
+	$(VENV_PY) -m pip install --quiet -e '.[dev,lab]' -e ./wordgame -e ./lab/tls
 	touch $@
 
 tools:

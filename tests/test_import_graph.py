@@ -89,8 +89,8 @@ def test_model_imports_no_codec():
     assert {m: d for m, d in bad.items() if d} == {}
 
 
-def test_library_never_imports_the_wordgame_package():
-    bad = {m: sorted(d for d in deps if d.split(".")[0] == "wordgame_lab" or d.startswith("perfkit.wordgame"))
+def test_library_never_imports_the_case_packages():
+    bad = {m: sorted(d for d in deps if d.split(".")[0] in ("wordgame_lab", "tls_lab") or d.startswith("perfkit.wordgame"))
            for m, deps in GRAPH.items()}
     assert {m: d for m, d in bad.items() if d} == {}
 
@@ -128,7 +128,7 @@ def test_public_api_is_curated():
 
 
 PUBLIC_MODULES = {"perfkit", "perfkit.trace", "perfkit.analysis", "perfkit.render", "perfkit.style",
-                  "perfkit.metrics", "perfkit.lab", "perfkit.report", "wordgame_lab"}
+                  "perfkit.metrics", "perfkit.lab", "perfkit.report", "wordgame_lab", "tls_lab"}
 
 
 def _notebook_imports(path: Path) -> list[tuple[str, str | None]]:
@@ -142,7 +142,7 @@ def _notebook_imports(path: Path) -> list[tuple[str, str | None]]:
                 out += [(a.name, None) for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 out += [(node.module, a.name) for a in node.names]
-    return [(m, n) for m, n in out if m.split(".")[0] in ("perfkit", "wordgame_lab")]
+    return [(m, n) for m, n in out if m.split(".")[0] in ("perfkit", "wordgame_lab", "tls_lab")]
 
 
 @pytest.mark.parametrize("notebook", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)

@@ -1,0 +1,275 @@
+"""perfkit's estimators on the lab's archives, set against what the lab knows really happened.
+
+The kit side uses only what notebook 01 uses on the Fleet archives (triage, ``tls_handshakes``,
+``trace_connections``, ``requests_per_connection``, ``handshake_cost``); the truth side uses only
+the host simulator's report, the server's own counters and its CPU time from /proc.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+import perfkit
+from perfkit import analysis
+
+from .binaries import TLSLabError
+from .scenario import ScenarioRun
+from .server import KEY_LABELS
+
+# a key type -> its row in perfkit.analysis.signature_costs()
+SIGNATURE_ROWS = {"rsa2048": ("RSA-PSS", 2048), "rsa3072": ("RSA-PSS", 3072), "rsa4096": ("RSA-PSS", 4096),
+                  "ecdsa-p256": ("ECDSA P-256", 256)}
+CONN_TOLERANCE = 0.20          # issue 15: connections/s within ±20 %
+CPU_TOLERANCE = 0.30           # CPU per handshake within ±30 %
+
+__all__ = ["find_run", "shape_table", "KitEstimates", "kit_estimates", "HandshakeOverhead", "handshake_overhead", "scenario_table",
+           "validation_table", "fix_table", "sign_ms", "SIGNATURE_ROWS"]
+
+
+@dataclass(frozen=True)
+class KitEstimates:
+    """What notebook 01's functions say about one lab archive."""
+
+    high_findings: tuple[str, ...]
+    handshake_pct: float             # of all CPU, in crypto/tls.(*Conn).serverHandshake
+    handshake_cores: float
+    signature: str                   # the costliest cryptographic operation ("" when none)
+    signature_cores: float
+    resumption_cores: float          # CPU on the PSK resumption path
+    accepted_per_s: float            # new connections/s from the trace
+    accepted_per_s_low: float
+    accepted_per_s_high: float
+    requests_per_connection: float   # from allocs, since the process started
+    rpc_low: float
+    rpc_high: float
+    ms_per_handshake: float          # profile ÷ trace
+    ms_low: float
+    ms_high: float
+    conn_exec_ms: float              # in-trace CPU of a connection goroutine (median)
+    trace_s: float
+    profile_s: float
+    cpu_cores: float                 # the profile's whole CPU
+
+
+def kit_estimates(run: ScenarioRun) -> KitEstimates:
+    """Run notebook 01's estimators on a scenario's archive."""
+    arch = run.archive
+    if arch.trace is None or "allocs" not in arch:
+        raise TLSLabError(run.archive_path, "the archive has no trace or no allocs profile")
+    tri = analysis.triage(arch)
+    hs = analysis.tls_handshakes(arch.cpu)
+    conn = analysis.trace_connections(perfkit.read_trace(arch.trace))
+    rpc = analysis.requests_per_connection(arch["allocs"])
+    cost = analysis.handshake_cost(hs, conn)
+    sig = hs.crypto[~hs.crypto["operation"].str.contains("key exchange|ECDHE|verification|ML-KEM")]
+    steps = hs.steps.set_index("step")["cores"]
+    resume = float(steps.get("checkForResumption", 0.0))
+    return KitEstimates(
+        high_findings=tuple(f.kind for f in tri.findings if f.severity == "high"),
+        handshake_pct=hs.pct, handshake_cores=hs.cores,
+        signature=str(sig.iloc[0]["operation"]) if len(sig) else "",
+        signature_cores=float(sig.iloc[0]["cores"]) if len(sig) else 0.0, resumption_cores=resume,
+        accepted_per_s=conn.accepted_per_s, accepted_per_s_low=conn.accepted_per_s_low,
+        accepted_per_s_high=conn.accepted_per_s_high,
+        requests_per_connection=rpc.ratio, rpc_low=rpc.low, rpc_high=rpc.high,
+        ms_per_handshake=cost.ms, ms_low=cost.ms_low, ms_high=cost.ms_high, conn_exec_ms=conn.conn_exec_ms_median,
+        trace_s=conn.seconds, profile_s=arch.cpu.duration_seconds, cpu_cores=hs.total_cores)
+
+
+def sign_ms(signatures: pd.DataFrame, key: str) -> float:
+    """This machine's milliseconds per signature for a lab key type (from ``signature_costs``)."""
+    idx = signatures.set_index(["algorithm", "bits"])["ms_per_sign"]
+    row = SIGNATURE_ROWS[key]
+    if row not in idx.index:
+        raise TLSLabError("signature costs", f"no measurement for {row[0]} {row[1]}")
+    return float(idx.loc[row])
+
+
+def _cpu_per_connection_ms(run: ScenarioRun) -> float:
+    s = run.server_rates("profile")
+    return s["cores"] / s["connections"] * 1e3 if s["connections"] > 0 else math.nan
+
+
+def _cpu_per_request_ms(run: ScenarioRun) -> float:
+    s = run.server_rates("profile")
+    return s["cores"] / s["requests"] * 1e3 if s["requests"] > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class HandshakeOverhead:
+    """A new connection's CPU beyond its signature, measured without the profiler.
+
+    ``per_connection_ms``: server CPU (/proc) per accepted connection in a churn scenario with a
+    cheap (ECDSA) signature; ``per_request_ms``: server CPU per request on kept-alive connections;
+    ``ms`` = per_connection − signature − requests per connection × per_request: the handshake's
+    key exchange, hashing, record layer, the accept and the TCP set-up in the kernel.
+    """
+
+    ms: float
+    per_connection_ms: float
+    per_request_ms: float
+    signature_ms: float
+    requests_per_connection: float
+    churn_scenario: str
+    keepalive_scenario: str
+
+
+def handshake_overhead(runs: list[ScenarioRun], signatures: pd.DataFrame, *, key: str = "ecdsa-p256") -> HandshakeOverhead:
+    """Measure :class:`HandshakeOverhead` from the runs: the churn run with ``key`` and no client timeout,
+    and the keep-alive run with the same key (no timeout preferred)."""
+    def pick(mode):
+        c = [r for r in runs if r.scenario.key == key and r.scenario.mode == mode and r.scenario.tickets]
+        c.sort(key=lambda r: r.scenario.timeout_s)
+        if not c:
+            raise TLSLabError("handshake overhead", f"needs a {mode} scenario with key {key}")
+        return c[0]
+    churn, keep = pick("churn"), pick("keepalive")
+    s = churn.server_rates("profile")
+    rpc = s["requests"] / s["connections"] if s["connections"] else math.nan
+    per_conn, per_req, sig = _cpu_per_connection_ms(churn), _cpu_per_request_ms(keep), sign_ms(signatures, key)
+    return HandshakeOverhead(ms=per_conn - sig - rpc * per_req, per_connection_ms=per_conn, per_request_ms=per_req,
+                             signature_ms=sig, requests_per_connection=rpc, churn_scenario=churn.scenario.name,
+                             keepalive_scenario=keep.scenario.name)
+
+
+def scenario_table(runs: list[ScenarioRun]) -> pd.DataFrame:
+    """One row per scenario: what the server did (CPU from /proc, its handshake counters over the profile
+    window), what the hosts saw (connections, abandoned handshakes, failed check-ins, latency) and the
+    EOF handshake errors the server logged per second of the run. Indexed by scenario name."""
+    rows = []
+    for r in runs:
+        s, h, m = r.server_rates("profile"), r.hosts, r.server_rates("measured")
+        span = r.window("trace")[1] - r.window("profile")[0]
+        t = h.totals
+        rows.append({**r.scenario.describe(), "server cores": s["cores"], "full handshakes/s": s["handshakes_full"],
+                     "resumed handshakes/s": s["handshakes_resumed"], "handshakes/s": s["handshakes_full"]
+                     + s["handshakes_resumed"], "requests/s": s["requests"],
+                     "abandoned handshakes/s": r.host_rates("profile")["handshakes_abandoned"],
+                     "EOF errors/s": m["errors_eof"],
+                     "EOF errors": m["errors_eof"] * span,
+                     "other handshake errors/s": m["errors_reset"] + m["errors_timeout"] + m["errors_other"],
+                     "EOF lines in the log (whole run)": r.handshake_errors.get("eof", 0),
+                     "failed check-ins": t.get("checkins_failed", 0), "check-ins": t.get("checkins", 0),
+                     "client p50 ms": h.latency_ms.get("p50", math.nan), "client p99 ms": h.latency_ms.get("p99", math.nan),
+                     "check-in p99 ms": h.checkin_ms.get("p99", math.nan)})
+    return pd.DataFrame(rows).set_index("scenario")
+
+
+def _row(run, estimator, estimate, low, high, truth, rule, within, note=""):
+    return {"scenario": run.scenario.name, "estimator": estimator, "estimate": estimate, "low": low, "high": high,
+            "truth": truth, "error_pct": (estimate / truth - 1) * 100 if truth else math.nan, "rule": rule,
+            "within": bool(within), "note": note}
+
+
+def validation_table(runs: list[ScenarioRun], signatures: pd.DataFrame, overhead: HandshakeOverhead) -> pd.DataFrame:
+    """The kit's estimates against the lab's truth, one row per (scenario, estimator).
+
+    - new connections/s (trace) against the hosts' TCP connections/s in the same window, ±20 %;
+    - requests per connection (allocs) against the hosts' requests/connections up to the archive, inside
+      the kit's own interval;
+    - CPU per handshake, profile ÷ trace and the trace's connection-goroutine time, against this
+      machine's signature plus the measured overhead, ±30 % (churn and resume scenarios only).
+    Columns: scenario, estimator, estimate, low, high, truth, error_pct, rule, within, note.
+    """
+    rows = []
+    for r in runs:
+        k = kit_estimates(r)
+        truth_conn = r.host_rates("trace")["connections"]
+        if truth_conn > 0 or k.accepted_per_s > 0:
+            saturated = r.host_rates("trace")["handshakes_abandoned"] > 0 or (
+                r.server_rates("trace")["connections"] < 0.9 * truth_conn)
+            rows.append(_row(r, "new connections/s (trace)", k.accepted_per_s, k.accepted_per_s_low,
+                             k.accepted_per_s_high, truth_conn, "±20 %",
+                             abs(k.accepted_per_s / truth_conn - 1) <= CONN_TOLERANCE if truth_conn else False,
+                             "saturated: the trace counts accepts, the hosts count connects" if saturated else ""))
+        c0 = r.hosts.counts(r.hosts.started_unix - 1, r.window("profile")[0])
+        truth_rpc = c0["requests_ok"] / c0["connections"] if c0["connections"] else math.nan
+        if not math.isnan(k.requests_per_connection):
+            rows.append(_row(r, "requests per connection (allocs)", k.requests_per_connection, k.rpc_low, k.rpc_high,
+                             truth_rpc, "inside the kit's interval", k.rpc_low <= truth_rpc <= k.rpc_high))
+        if r.scenario.mode in ("churn", "resume") and k.accepted_per_s > 0:
+            full = r.server_rates("profile")
+            full_share = full["handshakes_full"] / max(full["handshakes_full"] + full["handshakes_resumed"], 1e-9)
+            truth_ms = full_share * sign_ms(signatures, r.scenario.key) + overhead.ms
+            for name, est, lo, hi in (("CPU per handshake ms (profile ÷ trace)", k.ms_per_handshake, k.ms_low, k.ms_high),
+                                      ("CPU per connection ms (trace goroutines)", k.conn_exec_ms, math.nan, math.nan)):
+                rows.append(_row(r, name, est, lo, hi, truth_ms, "±30 %", abs(est / truth_ms - 1) <= CPU_TOLERANCE,
+                                 f"truth = {full_share:.0%} full × signature + overhead"))
+    return pd.DataFrame(rows)
+
+
+def find_run(runs: list[ScenarioRun], **want) -> ScenarioRun:
+    """The first run whose scenario has every given attribute (``mode="churn", key="rsa4096"``, ...)."""
+    for r in runs:
+        if all(getattr(r.scenario, k) == v for k, v in want.items()):
+            return r
+    raise TLSLabError("scenario runs", f"no scenario with {want}")
+
+
+def fix_table(runs: list[ScenarioRun], *, baseline_key: str = "rsa4096", timeout_s: float | None = None) -> pd.DataFrame:
+    """Each fix against the churn + ``baseline_key`` baseline (same client timeout), with a measured figure.
+
+    Columns: fix, scenario, metric, baseline, fixed, factor (baseline ÷ fixed), target, met.
+    """
+    t = timeout_s if timeout_s is not None else max(r.scenario.timeout_s for r in runs)
+    base = find_run(runs, mode="churn", key=baseline_key, timeout_s=t, tickets=True)
+    kb = kit_estimates(base)
+    sb = base.server_rates("profile")
+    rows = []
+
+    def add(fix, run, metric, b, f, target, met):
+        rows.append({"fix": fix, "scenario": run.scenario.name, "metric": metric, "baseline": b, "fixed": f,
+                     "factor": b / f if f else math.inf, "target": target, "met": bool(met)})
+    ec = find_run(runs, mode="churn", key="ecdsa-p256", timeout_s=t, tickets=True)
+    ke = kit_estimates(ec)
+    hb = kb.handshake_cores / max(kb.accepted_per_s, 1e-9) * 1e3
+    he = ke.handshake_cores / max(ke.accepted_per_s, 1e-9) * 1e3
+    add("ECDSA P-256 certificate", ec, "handshake CPU per connection, ms (profile ÷ trace)", hb, he, "≥ 20× less",
+        hb / he >= 20 if he else True)
+    ka = find_run(runs, mode="keepalive", key=baseline_key, timeout_s=t, tickets=True)
+    sk = ka.server_rates("profile")
+    hsb, hsk = sb["handshakes_full"] + sb["handshakes_resumed"], sk["handshakes_full"] + sk["handshakes_resumed"]
+    add("keep-alive reuse", ka, "handshakes/s (server counters)", hsb, hsk, "near zero (< 2 % of baseline)",
+        hsk <= 0.02 * hsb)
+    rs = find_run(runs, mode="resume", key=baseline_key, timeout_s=t, tickets=True)
+    kr, sr = kit_estimates(rs), rs.server_rates("profile")
+    share = sr["handshakes_resumed"] / max(sr["handshakes_full"] + sr["handshakes_resumed"], 1e-9)
+    sig_b = kb.signature_cores / max(hsb, 1e-9) * 1e3
+    sig_r = kr.signature_cores / max(sr["handshakes_full"] + sr["handshakes_resumed"], 1e-9) * 1e3
+    add("session resumption", rs, f"signature CPU per handshake, ms ({share:.0%} of handshakes resumed)", sig_b, sig_r,
+        "signature gone from resumed handshakes", sig_r <= 0.1 * sig_b)
+    eof_b = base.server_rates("measured")["errors_eof"]
+    for run in (base, ec, ka, rs):
+        eof = run.server_rates("measured")["errors_eof"]
+        add("client timeout: EOF errors" if run is base else f"{run.scenario.mode}/{KEY_LABELS[run.scenario.key]}: EOF errors",
+            run, "EOF handshake errors/s (server log)", eof_b, eof,
+            "appear when saturated, vanish with the fixes", eof > 0 if run is base else eof == 0)
+    return pd.DataFrame(rows)
+
+
+def shape_table(archives: dict) -> pd.DataFrame:
+    """The incident's shape in several archives side by side (name -> DebugArchive): TLS version,
+    handshake share of CPU, the costliest signature and its share of the handshake, the share of the
+    certificate step, GC's share, new connections/s and requests per connection. One column per archive."""
+    out = {}
+    for name, arch in archives.items():
+        hs = analysis.tls_handshakes(arch.cpu)
+        sig = hs.crypto[~hs.crypto["operation"].str.contains("key exchange|ECDHE|verification|ML-KEM")]
+        cert = hs.steps[hs.steps["step"] == "sendServerCertificate"]
+        sub = perfkit.subsystem_breakdown(arch.cpu, by="stack").set_index("subsystem")["pct"]
+        conn = analysis.trace_connections(perfkit.read_trace(arch.trace)) if arch.trace is not None else None
+        rpc = analysis.requests_per_connection(arch["allocs"]) if "allocs" in arch else None
+        out[name] = {
+            "CPU (cores)": hs.total_cores, "TLS version": hs.version or "none",
+            "handshake % of CPU": hs.pct,
+            "costliest signature": str(sig.iloc[0]["operation"]) if len(sig) else "none",
+            "signature % of handshake": float(sig.iloc[0]["pct_of_handshake"]) if len(sig) else 0.0,
+            "sendServerCertificate % of handshake": float(cert["pct_of_handshake"].iloc[0]) if len(cert) else 0.0,
+            "GC % of CPU": float(sub.get("GC", 0.0)),
+            "new connections/s (trace)": conn.accepted_per_s if conn else math.nan,
+            "requests per connection (allocs)": rpc.ratio if rpc else math.nan,
+            "ms CPU per handshake (profile ÷ trace)": analysis.handshake_cost(hs, conn).ms if conn else math.nan,
+        }
+    return pd.DataFrame(out)

@@ -1,0 +1,81 @@
+"""The lab's HTTPS server on 127.0.0.1: certificate key type and session tickets chosen at start."""
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from pathlib import Path
+
+from perfkit.lab import GoServer, free_port
+
+from .binaries import TLSLabError, lab_binaries
+
+KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ecdsa-p256")
+KEY_LABELS = {"rsa2048": "RSA-2048", "rsa3072": "RSA-3072", "rsa4096": "RSA-4096", "ecdsa-p256": "ECDSA P-256"}
+
+# the standard net/http line for a failed TLS handshake
+HANDSHAKE_ERROR = re.compile(r"http: TLS handshake error from (\S+): (.*)$")
+
+__all__ = ["TLSLabServer", "KEY_TYPES", "KEY_LABELS", "HANDSHAKE_ERROR", "handshake_error_class",
+           "count_handshake_errors"]
+
+
+def handshake_error_class(error: str) -> str:
+    """eof, reset, timeout or other: the error text of a handshake error line."""
+    e = error.strip()
+    if e == "EOF" or e.endswith(": EOF"):
+        return "eof"
+    if "connection reset" in e or "broken pipe" in e:
+        return "reset"
+    if "timeout" in e:
+        return "timeout"
+    return "other"
+
+
+def count_handshake_errors(text: str) -> Counter:
+    """Handshake error lines in a server log, by :func:`handshake_error_class` (keys always present)."""
+    out = Counter({"eof": 0, "reset": 0, "timeout": 0, "other": 0})
+    for line in text.splitlines():
+        m = HANDSHAKE_ERROR.search(line)
+        if m:
+            out[handshake_error_class(m.group(2))] += 1
+    return out
+
+
+class TLSLabServer(GoServer):
+    """``tlsserver`` on free loopback ports. ``key`` is one of :data:`KEY_TYPES`; ``tickets`` turns TLS
+    session tickets on or off; ``gomaxprocs`` and ``taskset`` bound the CPUs it uses. :attr:`cert_path`
+    is the self-signed certificate (PEM) clients trust; :attr:`handshake_errors` counts the standard
+    ``http: TLS handshake error`` lines it logged (kept after :meth:`stop`)."""
+
+    def __init__(self, key: str = "rsa2048", *, tickets: bool = True, gomaxprocs: int | None = None,
+                 taskset: str | None = None, args=(), binary: str | Path | None = None, start_timeout: float = 60):
+        if key not in KEY_TYPES:
+            raise TLSLabError("tlsserver", f"unknown key type {key!r}; choose one of {', '.join(KEY_TYPES)}")
+        self.key, self.tickets = key, tickets
+        self.binary = Path(binary) if binary else lab_binaries()[0]
+        self.args = list(args)
+        self.cert_path: Path | None = None
+        port, admin = free_port(), free_port()
+        env = {"GOMAXPROCS": str(gomaxprocs)} if gomaxprocs else {}
+        super().__init__(self._command, url=f"https://127.0.0.1:{port}", admin_url=f"http://127.0.0.1:{admin}",
+                         ready_path="/healthz", env=env, taskset=taskset, start_timeout=start_timeout,
+                         name="tlsserver", log_to_file=True)
+        self.log = deque()      # unbounded: every handshake error line is counted after stop()
+
+    def _command(self, workdir: Path) -> list[str]:
+        self.cert_path = workdir / "cert.pem"
+        return [str(self.binary), "-addr", self.url.removeprefix("https://"),
+                "-admin-addr", self.admin_url.removeprefix("http://"), "-key", self.key,
+                f"-session-tickets={'true' if self.tickets else 'false'}", "-cert-out", str(self.cert_path),
+                *self.args]
+
+    def start(self) -> "TLSLabServer":
+        super().start()
+        if not (self.cert_path and self.cert_path.is_file()):
+            self.stop()
+            raise TLSLabError(self.binary, "the server did not write its certificate")
+        return self
+
+    @property
+    def handshake_errors(self) -> Counter:
+        return count_handshake_errors(self.output())

@@ -1,0 +1,134 @@
+"""The TLS lab's Python driver: report parsing and windows (no Go), then two real scenarios on loopback
+whose effects must go the way the mechanism says (a churning RSA-4096 server against a kept-alive ECDSA one)."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("tls_lab", reason="the TLS lab package is installed by `make setup` (pip install -e lab/tls)")
+import tls_lab  # noqa: E402
+from tls_lab import (HostsReport, Scenario, TLSLabError, count_handshake_errors, handshake_error_class,  # noqa: E402
+                     read_hosts_report)
+
+COLS = ["connections", "handshakes_full", "handshakes_resumed", "handshakes_abandoned", "requests_ok",
+        "requests_failed"]
+
+
+def _report(tmp_path, rows, bucket=0.5, start=1000.0, **over):
+    d = {"mode": "churn", "hosts": 3, "interval_s": 1.0, "handshake_timeout_s": 0.0, "curves": "x25519",
+         "started_unix": start, "duration_s": len(rows) * bucket,
+         "totals": {"connections": sum(r[0] for r in rows), "requests_ok": sum(r[4] for r in rows)},
+         "latency_ms": {"count": 1, "p50": 1.0, "p90": 2.0, "p99": 3.0, "max": 4.0},
+         "checkin_latency_ms": {"count": 1, "p50": 1.0, "p90": 2.0, "p99": 3.0, "max": 4.0},
+         "timeline": {"bucket_s": bucket, "start_unix": start, "columns": COLS, "rows": rows}}
+    d.update(over)
+    p = tmp_path / "report.json"
+    p.write_text(json.dumps(d))
+    return p
+
+
+def test_window_rates_weight_partial_buckets(tmp_path):
+    # 10 connections in each 0.5 s bucket = 20/s; a window over 1.5 buckets still sees 20/s
+    rows = [[10, 10, 0, 0, 10, 0]] * 4
+    rep = read_hosts_report(_report(tmp_path, rows))
+    r = rep.rates(1000.25, 1001.0)
+    assert r["connections"] == pytest.approx(20.0)
+    assert rep.counts(1000.0, 1002.0)["requests_ok"] == pytest.approx(40.0)
+    # a burst in one bucket only: a window ending before it sees nothing of it
+    rows = [[0] * 6, [0] * 6, [30, 30, 0, 0, 30, 0]]
+    rep = read_hosts_report(_report(tmp_path, rows))
+    assert rep.rates(1000.0, 1001.0)["connections"] == 0
+    assert rep.rates(1001.0, 1001.5)["connections"] == pytest.approx(60.0)
+    assert rep.requests_per_connection == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mutate, what", [
+    (lambda p: p.write_text("{not json"), "not a host simulator report"),
+    (lambda p: p.write_text(json.dumps({"mode": "churn"})), "not a host simulator report"),
+    (lambda p: p.unlink(), "cannot read"),
+])
+def test_bad_report_names_the_file(tmp_path, mutate, what):
+    p = _report(tmp_path, [[0] * 6])
+    mutate(p)
+    with pytest.raises(TLSLabError) as e:
+        read_hosts_report(p)
+    assert str(p) in str(e.value) and what in str(e.value)
+
+
+def test_wrong_timeline_columns_refused(tmp_path):
+    p = _report(tmp_path, [[0] * 6])
+    d = json.loads(p.read_text())
+    d["timeline"]["columns"] = COLS[::-1]
+    p.write_text(json.dumps(d))
+    with pytest.raises(TLSLabError, match="timeline columns"):
+        read_hosts_report(p)
+
+
+def test_handshake_error_lines_counted_by_class():
+    log = "\n".join([
+        "2026/12/02 07:00:00 http: TLS handshake error from 127.0.0.1:5000: EOF",
+        "2026/12/02 07:00:00 http: TLS handshake error from 127.0.0.1:5001: EOF",
+        "2026/12/02 07:00:01 http: TLS handshake error from 127.0.0.1:5002: read tcp 127.0.0.1:443->127.0.0.1:5002: "
+        "read: connection reset by peer",
+        "2026/12/02 07:00:01 http: TLS handshake error from [::1]:5003: read tcp [::1]:1->[::1]:2: i/o timeout",
+        "2026/12/02 07:00:02 http: TLS handshake error from 127.0.0.1:5004: remote error: tls: bad certificate",
+        "some other line mentioning EOF",
+    ])
+    assert count_handshake_errors(log) == {"eof": 2, "reset": 1, "timeout": 1, "other": 1}
+    assert handshake_error_class("tls: first record does not look like a TLS handshake") == "other"
+
+
+def test_scenario_names_and_refusals():
+    s = Scenario("rsa4096", "churn", 1.0)
+    assert "RSA-4096" in s.name and "churn" in s.name and s.slug == "churn-rsa4096-t1"
+    with pytest.raises(TLSLabError, match="loopback"):
+        tls_lab.HostSimulator("https://192.0.2.1:443", "ca.pem", hosts=1, interval=1, binary="/bin/true")
+    with pytest.raises(TLSLabError, match="unknown key type"):
+        tls_lab.TLSLabServer("rsa1024", binary="/bin/true")
+    grid = tls_lab.scenario_grid()
+    assert len({g.slug for g in grid}) == len(grid) == 4 * 3 * 2 + 1
+
+
+def test_lab_source_refuses_a_directory_that_is_not_it(tmp_path):
+    with pytest.raises(TLSLabError, match="not the TLS lab Go module"):
+        tls_lab.lab_source(tmp_path)
+    assert tls_lab.lab_source(ROOT / "lab" / "tls") == ROOT / "lab" / "tls"
+
+
+# ---------------------------------------------------------------- real runs
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, go_bin):
+    out = tmp_path_factory.mktemp("tls-lab")
+    # 600 hosts, 2 requests per check-in every 5 s: 240 new connections/s when churning, about 1.3 cores of
+    # RSA-4096 signatures on this class of machine: loaded, not saturated
+    churn = Scenario("rsa4096", "churn", 0.0, hosts=600, interval_s=5.0)
+    keep = Scenario("ecdsa-p256", "keepalive", 0.0, hosts=600, interval_s=5.0)
+    return [tls_lab.run_scenario(s, out / s.slug, cpu_seconds=3, trace_seconds=1) for s in (churn, keep)]
+
+
+@pytest.mark.slow
+def test_churn_rsa_against_keepalive_ecdsa(two_runs):
+    churn, keep = two_runs
+    kc, kk = tls_lab.kit_estimates(churn), tls_lab.kit_estimates(keep)
+    sc, sk = churn.server_rates("profile"), keep.server_rates("profile")
+    # churn: one full handshake per connection, at the hosts' connection rate; keep-alive: almost none
+    assert sc["handshakes_full"] > 100 and sc["handshakes_resumed"] == 0
+    assert sk["handshakes_full"] + sk["handshakes_resumed"] < 0.02 * sc["handshakes_full"]
+    # the RSA signature dominates the churning server's handshakes, and the handshakes its CPU
+    assert kc.signature.startswith("RSA-PSS") and kc.signature_cores > 0.5 * kc.handshake_cores
+    assert kc.handshake_pct > 50 and kk.handshake_pct < 5
+    assert "tls-handshakes" in kc.high_findings and "tls-handshakes" not in kk.high_findings
+    # CPU: the churning server does several times the work for the same check-ins
+    assert sc["cores"] > 4 * sk["cores"]
+    # requests per connection: 1 when churning; many when kept alive (each host's connection lives on)
+    assert kc.rpc_low <= 1.0 <= kc.rpc_high
+    assert kk.rpc_low > 2 or math.isnan(kk.requests_per_connection)
+    # the trace's accept rate follows the hosts' connection rate (within the count's Poisson interval,
+    # widened by 20 % for the bucketed window edges)
+    truth = churn.host_rates("trace")["connections"]
+    assert kc.accepted_per_s_low * 0.8 <= truth <= kc.accepted_per_s_high * 1.25
+    assert isinstance(churn.hosts, HostsReport) and churn.hosts.totals["requests_ok"] > 0
