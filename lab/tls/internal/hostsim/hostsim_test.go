@@ -63,13 +63,14 @@ func run(t *testing.T, cfg Config) *Report {
 	return r
 }
 
-// A check-in every 250 ms for 1.2 s: at least 4 per host, 2 requests each.
+// A check-in every 250 ms for 1.2 s: 4 per host when unloaded; 3 leaves room
+// for a busy machine.
 func checkBasics(t *testing.T, r *Report, hosts int) {
 	t.Helper()
 	tot := r.Totals
-	if tot.RequestsOK < int64(hosts)*2*4 || tot.RequestsFailed != 0 || tot.CheckinsFailed != 0 {
+	if tot.RequestsOK < int64(hosts)*2*3 || tot.RequestsFailed != 0 || tot.CheckinsFailed != 0 {
 		t.Errorf("requests ok=%d failed=%d check-ins failed=%d, want >= %d ok and no failures",
-			tot.RequestsOK, tot.RequestsFailed, tot.CheckinsFailed, hosts*8)
+			tot.RequestsOK, tot.RequestsFailed, tot.CheckinsFailed, hosts*6)
 	}
 	if tot.Requests != tot.RequestsOK+tot.RequestsFailed || tot.Checkins*2 > tot.Requests+int64(hosts) {
 		t.Errorf("inconsistent totals %+v", tot)
@@ -121,7 +122,8 @@ func TestResumeResumesAfterTheFirst(t *testing.T) {
 		t.Errorf("resume: %d full, %d resumed for %d requests from %d hosts", tot.HandshakesFull,
 			tot.HandshakesResumed, tot.Requests, hosts)
 	}
-	if got := l.srv.Metrics.Resumed.Load(); got != tot.HandshakesResumed {
+	// The server may finish handshakes whose client the run's end cut.
+	if got := l.srv.Metrics.Resumed.Load(); got < tot.HandshakesResumed || got > tot.HandshakesResumed+hosts {
 		t.Errorf("server counted %d resumed, simulator %d", got, tot.HandshakesResumed)
 	}
 	// Without tickets the server cannot resume: all handshakes are full.
@@ -185,6 +187,7 @@ func TestHandshakeTimeoutAbandons(t *testing.T) {
 	// Without the handshake timeout the client waits: the request timeout
 	// fails requests, but no handshake is abandoned or failed.
 	cfg.HandshakeTimeout, cfg.RequestTimeout, cfg.Retries = 0, 100*time.Millisecond, 1
+	cfg.Duration = 1300 * time.Millisecond
 	r = run(t, cfg)
 	if r.Totals.Abandoned != 0 || r.Totals.HandshakesFailed != 0 || r.Totals.RequestsFailed < hosts ||
 		r.Totals.RequestsOK != 0 {
