@@ -31,6 +31,10 @@ setup: $(STAMP)
 		echo "building bin/wordgame"; \
 		cd wordgame && go build -o ../bin/wordgame ./cmd/wordgame; \
 	fi
+	@if [ -f lab/tls/go.mod ]; then \
+		echo "building bin/tlsserver bin/hostsim"; \
+		cd lab/tls && go build -o ../../bin/ ./cmd/tlsserver ./cmd/hostsim; \
+	fi
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +52,9 @@ test: setup
 	@if [ -f wordgame/go.mod ]; then \
 		cd wordgame && go vet ./... && go test -race -count=1 ./... && \
 		go test -run='^$$' -fuzz=FuzzGuessHandler -fuzztime=$(FUZZTIME) ./internal/server; \
+	fi
+	@if [ -f lab/tls/go.mod ]; then \
+		cd lab/tls && go vet ./... && go test -race -count=1 ./...; \
 	fi
 	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
 

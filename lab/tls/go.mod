@@ -1,0 +1,3 @@
+module perfkit.local/tlslab
+
+go 1.22
