@@ -2,35 +2,23 @@
 admin port with ``perfkit.collect`` while counting what really happened, stop everything."""
 from __future__ import annotations
 
+import threading
 import time
-import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import perfkit
 from perfkit.errors import PerfkitError
-from perfkit.lab import process_cpu_seconds
-from perfkit.metrics import parse_exposition
+from perfkit.lab import machine_cpu_time
 
 from .binaries import TLSLabError
 from .hosts import MODE_LABELS, HostSimulator, HostsReport
 from .server import KEY_LABELS, TLSLabServer
 
-# server counters read at the edges of each collected window: column -> (metric, labels)
-SERVER_COUNTERS = {
-    "connections": ("tlslab_connections_accepted_total", {}),
-    "handshakes_full": ("tlslab_handshakes_total", {"kind": "full"}),
-    "handshakes_resumed": ("tlslab_handshakes_total", {"kind": "resumed"}),
-    "errors_eof": ("tlslab_handshake_errors_total", {"error": "eof"}),
-    "errors_reset": ("tlslab_handshake_errors_total", {"error": "reset"}),
-    "errors_timeout": ("tlslab_handshake_errors_total", {"error": "timeout"}),
-    "errors_other": ("tlslab_handshake_errors_total", {"error": "other"}),
-    "requests": ("tlslab_requests_total", None),           # summed over routes and codes
-}
-
-__all__ = ["Scenario", "ScenarioRun", "run_scenario", "read_server_counters"]
+__all__ = ["Scenario", "ScenarioRun", "run_scenario"]
 
 
 @dataclass(frozen=True)
@@ -60,69 +48,52 @@ class Scenario:
                 "interval s": self.interval_s}
 
 
-def read_server_counters(metrics_url: str, timeout: float = 5.0) -> dict:
-    """The lab server's counters (:data:`SERVER_COUNTERS`) and its process CPU seconds, now."""
-    try:
-        with urllib.request.urlopen(metrics_url, timeout=timeout) as r:
-            text = r.read().decode("utf-8", "replace")
-    except OSError as e:
-        raise TLSLabError(metrics_url, f"cannot read the server's metrics ({e})") from None
-    rows = parse_exposition(text, timestamp=time.time())
-    out = {}
-    for col, (metric, labels) in SERVER_COUNTERS.items():
-        out[col] = sum(r["value"] for r in rows if r["metric"] == metric
-                       and all(r.get(k) == v for k, v in (labels or {}).items()))
-    out["cpu_seconds"] = sum(r["value"] for r in rows if r["metric"] == "process_cpu_seconds_total")
-    return out
-
-
 @dataclass(frozen=True)
 class ScenarioRun:
     """A finished scenario: the collected ``archive`` (a perfkit DebugArchive), the hosts' ground truth,
-    and ``marks``: the server's counters and CPU (from /proc) at the start and end of each collected
-    window (``step`` = profile or trace). ``handshake_errors`` counts the server's
-    ``http: TLS handshake error`` log lines over the whole run, by class, including the run's
-    end, when the simulator stops with handshakes in flight; rates come from the server's counters
-    of the same lines inside the measured windows."""
+    and the server's own ``counters`` (every 100 ms: accepts, handshakes, handshake errors, requests, its
+    CPU seconds). ``windows`` are the seconds the archive describes, from the archive itself: the CPU
+    profile's start and duration, and the trace's duration ending when its last byte arrived; a starved
+    admin listener delays them, never shifts what they cover. ``handshake_errors`` counts the server's
+    ``http: TLS handshake error`` log lines over the whole run by class, the run's end included (when the
+    hosts stop with handshakes in flight); rates come from the counters inside the windows."""
 
     scenario: Scenario
     archive_path: Path
     archive: object
     hosts: HostsReport
-    marks: pd.DataFrame
+    counters: pd.DataFrame
+    windows: dict
     handshake_errors: dict
     run_s: float
     warmup_s: float
-    machine: dict = field(default_factory=dict)
+    machine: pd.DataFrame        # t, busy, total: the whole machine's CPU ticks (/proc/stat) every 100 ms
+
+    def machine_busy(self, step: str = "profile") -> float:
+        """Share of the whole machine's CPU in use over a window (every process: server, hosts, the rest)."""
+        t0, t1 = self.window(step)
+        m = self.machine
+        busy, total = (np.interp([t0, t1], m["t"], m[c]) for c in ("busy", "total"))
+        return float((busy[1] - busy[0]) / (total[1] - total[0])) if total[1] > total[0] else float("nan")
 
     def window(self, step: str) -> tuple[float, float]:
-        """(start, end) unix seconds of a collected window."""
-        m = self.marks[self.marks["step"] == step].set_index("edge")
-        return float(m.loc["start", "t"]), float(m.loc["end", "t"])
+        """(start, end) unix seconds of ``profile``, ``trace`` or ``measured`` (profile start to trace end)."""
+        if step == "measured":
+            return self.windows["profile"][0], self.windows["trace"][1]
+        return self.windows[step]
 
     def server_rates(self, step: str = "profile") -> pd.Series:
-        """Server counters per second over a window (``profile``, ``trace``, or ``measured``: from the
-        profile's start to the trace's end), plus ``cores`` (process CPU from /proc per second)."""
-        m = self.marks
-        if step == "measured":
-            a, b = m[(m["step"] == "profile") & (m["edge"] == "start")].iloc[0], m[
-                (m["step"] == "trace") & (m["edge"] == "end")].iloc[0]
-        else:
-            sel = m[m["step"] == step].set_index("edge")
-            a, b = sel.loc["start"], sel.loc["end"]
-        d = b.drop(["step", "edge", "t"], errors="ignore").astype(float) - a.drop(
-            ["step", "edge", "t"], errors="ignore").astype(float)
-        out = d / max(float(b["t"] - a["t"]), 1e-9)
-        return out.rename({"proc_cpu": "cores"}).drop("cpu_seconds")
+        """The server's counters per second over a window (see :meth:`window`), and ``cores``: its CPU
+        seconds per second. Counter values at the window's edges are interpolated between lines."""
+        t0, t1 = self.window(step)
+        c = self.counters
+        at = {col: np.interp([t0, t1], c["t"], c[col]) for col in c.columns if col != "t"}
+        out = pd.Series({col: (v[1] - v[0]) / max(t1 - t0, 1e-9) for col, v in at.items()})
+        return out.rename({"cpu_seconds": "cores"})
 
     def host_rates(self, step: str = "trace") -> pd.Series:
         """The simulated hosts' counts per second over a window."""
         return self.hosts.rates(*self.window(step))
-
-
-def _mark(server: TLSLabServer, step: str, edge: str) -> dict:
-    return {"step": step, "edge": edge, "t": time.time(), **read_server_counters(server.admin_url + "/metrics"),
-            "proc_cpu": process_cpu_seconds(server.pid)}
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float = 4.0, trace_seconds: float = 1.0,
@@ -141,7 +112,17 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
     started = time.time()
     server = TLSLabServer(scenario.key, tickets=scenario.tickets, gomaxprocs=gomaxprocs, taskset=server_cpus)
     server.start()
-    marks: list[dict] = []
+    done: dict[str, float] = {}
+    stop = threading.Event()
+    samples: list[tuple[float, float, float]] = []
+
+    def sample_machine() -> None:          # bounded: stops with the scenario, or after 10 minutes
+        for _ in range(6000):
+            samples.append((time.time(), *machine_cpu_time()))
+            if stop.wait(0.1):
+                break
+    sampler = threading.Thread(target=sample_machine, daemon=True)
+    sampler.start()
     try:
         sim = HostSimulator(server.url, server.cert_path, hosts=scenario.hosts, interval=scenario.interval_s,
                             mode=scenario.mode, handshake_timeout=scenario.timeout_s, duration=budget,
@@ -149,17 +130,10 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
         sim.start()
         try:
             time.sleep(warmup_s)
-            step = {"name": None}
 
             def progress(msg: str) -> None:
-                for name in ("profile", "trace"):
-                    if f"] {name} (" in msg:
-                        if msg.endswith("..."):
-                            step["name"] = name
-                            marks.append(_mark(server, name, "start"))
-                        elif step["name"] == name:
-                            marks.append(_mark(server, name, "end"))
-                            step["name"] = None
+                if "] trace (" in msg and not msg.endswith("..."):
+                    done["trace"] = time.time()
             try:
                 archive = perfkit.collect(server.admin_url + "/debug/pprof", out, cpu_seconds=cpu_seconds,
                                           trace_seconds=trace_seconds, force=force, progress=progress)
@@ -170,9 +144,16 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
             sim.close()
     finally:
         server.stop()
-    frame = pd.DataFrame(marks)
-    if set(frame.get("step", [])) != {"profile", "trace"} or len(frame) != 4:
-        raise TLSLabError(scenario.name, "the profile and trace windows were not both collected")
-    return ScenarioRun(scenario=scenario, archive_path=out, archive=archive, hosts=hosts, marks=frame,
+        stop.set()
+        sampler.join(5)
+    if archive.trace is None or "trace" not in done or not archive.cpu.time_nanos:
+        raise TLSLabError(out, "the archive lacks its CPU profile or trace: " + "; ".join(archive.problems))
+    trace_s = perfkit.read_trace(archive.trace).duration_ns / 1e9
+    p0 = archive.cpu.time_nanos / 1e9
+    windows = {"profile": (p0, p0 + archive.cpu.duration_seconds), "trace": (done["trace"] - trace_s, done["trace"])}
+    if len(server.counters) < 2:
+        raise TLSLabError(scenario.name, "the server's counters file has fewer than two lines")
+    return ScenarioRun(scenario=scenario, archive_path=out, archive=archive, hosts=hosts, counters=server.counters,
+                       windows=windows,
                        handshake_errors=dict(server.handshake_errors), run_s=time.time() - started,
-                       warmup_s=warmup_s)
+                       warmup_s=warmup_s, machine=pd.DataFrame(samples, columns=["t", "busy", "total"]))

@@ -13,11 +13,12 @@ from .nethttp import (CONNECTION_STATES, AllocationCount, HandshakeCost, Request
                       trace_connections)
 from .runtime_info import RuntimeInfo, runtime_info
 from .tls_cost import compare_to_signatures, signature_costs
+from .handshake_bench import handshake_costs
 
 __all__ = ["CPUChange", "FunctionChange", "cpu_change", "function_change", "subsystem_change", "hot_path",
            "CONNECTION_STATES", "AllocationCount", "HandshakeCost", "RequestsPerConnection", "TLSHandshakes",
            "TraceConnections", "allocation_count", "compare_connection_states", "connection_states",
            "handshake_cost", "poisson_interval", "requests_per_connection", "tls_handshakes",
            "trace_connections", "RuntimeInfo", "runtime_info", "compare_to_signatures",
-           "signature_costs", "DETECTORS", "triage", "KINDS", "SEVERITIES", "Evidence", "Finding", "Triage",
+           "signature_costs", "handshake_costs", "DETECTORS", "triage", "KINDS", "SEVERITIES", "Evidence", "Finding", "Triage",
            "THRESHOLDS", "Threshold"]

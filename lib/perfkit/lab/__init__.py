@@ -12,7 +12,7 @@ from .capacity import (WRK_DONE, CapacityResult, WorkerPlan, capacity_search, op
 from .chaos import ChaosResult, chaos_verdict, cpu_starved, http_ok, latency_summary, median_shift
 from .dashboard import dashboard_exprs, load_dashboard
 from .locust import LocustResult, run_locust
-from .cpu import CpuMeter, process_cpu_seconds
+from .cpu import CpuMeter, machine_cpu_time, process_cpu_seconds, usable_cores
 from .openload import OpenLoadResult, bottleneck, loadgen_binary, open_load
 from .ports import LOOPBACK_HOSTS, free_port, host_port, port_open
 from .process import GoServer, ServerProcessError, build_go_binary, lab_cache_dir
@@ -23,7 +23,7 @@ from .proxy import FaultProxy, ProxyStats
 __all__ = ["GoServer", "ServerProcessError", "build_go_binary", "lab_cache_dir",
            "free_port", "host_port", "port_open", "LOOPBACK_HOSTS",
            "LocustResult", "run_locust", "OpenLoadResult", "open_load", "loadgen_binary", "bottleneck",
-           "process_cpu_seconds", "CpuMeter", "open_capacity_search", "WorkerPlan", "plan_workers",
+           "process_cpu_seconds", "CpuMeter", "usable_cores", "machine_cpu_time", "open_capacity_search", "WorkerPlan", "plan_workers",
            "CapacityResult", "capacity_search", "wrk_run", "WRK_DONE",
            "ChaosResult", "chaos_verdict", "median_shift", "latency_summary", "http_ok", "cpu_starved", "FaultProxy", "ProxyStats",
            "PrometheusServer", "PromAPI", "PrometheusError", "generate_config", "find_prometheus_tool",

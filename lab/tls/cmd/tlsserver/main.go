@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	certOut := fs.String("cert-out", "", "write the self-signed certificate (PEM, public part) to this path")
 	work := fs.Int("work", server.DefaultWork, "sha256 rounds over 1 KiB per request (~0.6 µs each)")
 	rht := fs.Duration("read-header-timeout", 10*time.Second, "http.Server ReadHeaderTimeout (also bounds the TLS handshake)")
+	countersOut := fs.String("counters-out", "", "append the counters and process CPU as JSON lines to this file")
+	countersEvery := fs.Duration("counters-every", 100*time.Millisecond, "interval of -counters-out lines")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -75,6 +77,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		pub.Close()
 		return fail(1, "%v", err)
 	}
+	if *countersEvery <= 0 {
+		return fail(2, "-counters-every must be positive")
+	}
+	recorded := make(chan struct{})
+	rctx, stopRecording := context.WithCancel(context.Background())
+	defer stopRecording()
+	if *countersOut != "" {
+		f, err := os.OpenFile(*countersOut, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fail(1, "opening the counters file: %v", err)
+		}
+		go func() {
+			defer close(recorded)
+			defer f.Close()
+			if err := srv.Metrics.RecordCounters(rctx, f, *countersEvery); err != nil {
+				fmt.Fprintf(stderr, "tlsserver: counters file: %v\n", err)
+			}
+		}()
+	} else {
+		close(recorded)
+	}
 	errc := srv.Serve(pub, adm)
 	state := "off"
 	if *tickets {
@@ -92,5 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	srv.Shutdown(sctx) // past the bound, connections are closed
+	stopRecording()
+	<-recorded
 	return code
 }

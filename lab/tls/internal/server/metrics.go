@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"runtime"
@@ -10,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Handshake error classes, the values of the error label.
@@ -157,4 +160,53 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// Counters is one JSON line of the counters file: the counters and the
+// process CPU at one instant, stamped with the wall clock when read.
+type Counters struct {
+	Unix          float64 `json:"t"`
+	Connections   int64   `json:"connections"`
+	HandshakeFull int64   `json:"handshakes_full"`
+	Resumed       int64   `json:"handshakes_resumed"`
+	ErrorsEOF     int64   `json:"errors_eof"`
+	ErrorsReset   int64   `json:"errors_reset"`
+	ErrorsTimeout int64   `json:"errors_timeout"`
+	ErrorsOther   int64   `json:"errors_other"`
+	Requests      int64   `json:"requests"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+}
+
+// Counters reads every counter now.
+func (m *Metrics) Counters(now time.Time) Counters {
+	c := Counters{Unix: float64(now.UnixNano()) / 1e9, Connections: m.Accepted.Load(),
+		HandshakeFull: m.HandshakeFull.Load(), Resumed: m.Resumed.Load(),
+		ErrorsEOF: m.handshakeErrors[0].Load(), ErrorsReset: m.handshakeErrors[1].Load(),
+		ErrorsTimeout: m.handshakeErrors[2].Load(), ErrorsOther: m.handshakeErrors[3].Load(),
+		CPUSeconds: cpuSeconds()}
+	m.mu.Lock()
+	for _, n := range m.requests {
+		c.Requests += n
+	}
+	m.mu.Unlock()
+	return c
+}
+
+// RecordCounters appends a Counters line to w every interval until ctx ends,
+// and once more at the end. A saturated process records late, never wrong:
+// each line carries the time it was read.
+func (m *Metrics) RecordCounters(ctx context.Context, w io.Writer, every time.Duration) error {
+	enc := json.NewEncoder(w)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := enc.Encode(m.Counters(time.Now())); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return enc.Encode(m.Counters(time.Now()))
+		case <-t.C:
+		}
+	}
 }

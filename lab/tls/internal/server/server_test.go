@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -352,5 +353,48 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 			ln.Close()
 			t.Errorf("Listen(%q) accepted a non-loopback address", addr)
 		}
+	}
+}
+
+func TestCountersFileLinesAgreeWithMetrics(t *testing.T) {
+	r := start(t, "ecdsa-p256", false)
+	var buf syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.srv.Metrics.RecordCounters(ctx, &buf, 5*time.Millisecond) }()
+	c := r.client(nil, false)
+	for i := 0; i < 4; i++ {
+		post(t, c, "https://"+r.addr+"/api/osquery/config", `{"node_key":"h"}`)
+	}
+	time.Sleep(30 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var lines []Counters
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var c Counters
+		if err := json.Unmarshal([]byte(l), &c); err != nil {
+			t.Fatalf("bad line %q: %v", l, err)
+		}
+		lines = append(lines, c)
+	}
+	if len(lines) < 3 {
+		t.Fatalf("%d lines, want several", len(lines))
+	}
+	first, last := lines[0], lines[len(lines)-1]
+	if first.Requests != 0 || first.Connections != 0 {
+		t.Errorf("first line %+v, want zero counts", first)
+	}
+	if last.Requests != 4 || last.Connections != 4 || last.HandshakeFull != 4 {
+		t.Errorf("last line %+v, want 4 requests, connections and full handshakes", last)
+	}
+	for i := 1; i < len(lines); i++ {
+		if lines[i].Unix < lines[i-1].Unix || lines[i].CPUSeconds < lines[i-1].CPUSeconds {
+			t.Fatalf("line %d goes back in time or CPU: %+v after %+v", i, lines[i], lines[i-1])
+		}
+	}
+	if want := r.metric(t, "tlslab_connections_accepted_total"); float64(last.Connections) != want {
+		t.Errorf("file says %d connections, /metrics %v", last.Connections, want)
 	}
 }
