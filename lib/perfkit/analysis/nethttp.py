@@ -53,16 +53,29 @@ def connection_states(goroutines: Profile, states=None) -> pd.DataFrame:
 
 _TLS_VERSION = [("TLS 1.3", r"crypto/tls\.\(\*serverHandshakeStateTLS13\)"),
                 ("TLS 1.2 or older", r"crypto/tls\.\(\*serverHandshakeState\)\.")]
+_HANDSHAKE = r"^crypto/tls\.\(\*Conn\)\.serverHandshake$"
+_G = r"(\[.*\])?$"    # generic instantiations: Sign[go.shape...]
+# (operation, kind, regexp over function names); an operation's CPU is that of the server-handshake samples with
+# any matching frame. Go 1.24+ moved the primitives to crypto/internal/fips140/...: both spellings are listed.
 _CRYPTO_OPS = [
-    ("RSA-PSS signature (private key)", r"^crypto/rsa\.SignPSS$"),
-    ("RSA PKCS#1 v1.5 signature (private key)", r"^crypto/rsa\.SignPKCS1v15$"),
-    ("RSA decryption (private key)", r"^crypto/rsa\.(DecryptPKCS1v15|DecryptOAEP)$"),
-    ("ECDSA signature", r"^crypto/ecdsa\.(Sign|SignASN1|signGeneric)$"),
-    ("Ed25519 signature", r"^crypto/ed25519\.Sign$"),
-    ("X25519 key exchange", r"curve25519\.(X25519|x25519|ScalarMult)"),
-    ("ECDHE (NIST curves)", r"^crypto/(elliptic|ecdh)\..*(ScalarMult|ECDH)"),
-    ("certificate verification", r"^crypto/x509\.\(\*Certificate\)\.Verify$"),
+    ("RSA-PSS signature (private key)", "signature", r"^crypto/(internal/fips140/)?rsa\.SignPSS$"),
+    ("RSA PKCS#1 v1.5 signature (private key)", "signature", r"^crypto/(internal/fips140/)?rsa\.SignPKCS1v15$"),
+    ("RSA decryption (private key)", "decryption",
+     r"^crypto/(internal/fips140/)?rsa\.(DecryptPKCS1v15|DecryptOAEP|decryptPKCS1v15)$"),
+    ("ECDSA signature", "signature",
+     r"^crypto/ecdsa\.(Sign|SignASN1|signGeneric|signFIPS|signFIPSDeterministic|signLegacy|\(\*PrivateKey\)\.Sign)"
+     + _G + r"|^crypto/internal/fips140/ecdsa\.(Sign|SignDeterministic)" + _G),
+    ("Ed25519 signature", "signature", r"^crypto/(internal/fips140/)?ed25519\.(Sign|sign)$"),
+    ("X25519 key exchange", "key exchange",
+     r"curve25519\.(X25519|x25519|ScalarMult|ScalarBaseMult)|^crypto/ecdh\.(x25519ScalarMult$|\(\*x25519Curve\)\.)"),
+    ("ML-KEM key encapsulation (X25519MLKEM768)", "key exchange", r"^crypto/(internal/fips140/)?mlkem\."),
+    ("ECDHE (NIST curves)", "key exchange",
+     r"^crypto/elliptic\..*(ScalarMult|GenerateKey)|^crypto/ecdh\.\(\*nistCurve" + r"|^crypto/internal/fips140/ecdh\.(ECDH|GenerateKey)"
+     + _G),
+    ("certificate verification", "verification", r"^crypto/x509\.\(\*Certificate\)\.Verify$"),
 ]
+# the server's resumption path: ticket/PSK lookup, decryption and binder check (TLS 1.3), or the abbreviated handshake
+_RESUMPTION = r"^crypto/tls\.\(\*serverHandshakeState(TLS13)?\)\.(checkForResumption|doResumeHandshake)$"
 
 
 def _cum(df: pd.DataFrame, rx: str) -> tuple[int, list[str]]:
@@ -71,14 +84,38 @@ def _cum(df: pd.DataFrame, rx: str) -> tuple[int, list[str]]:
     return (int(hit["cum"].max()) if len(hit) else 0), list(hit["name"])
 
 
+def _union(stacks: list[tuple[list[str], int]], rx: str) -> tuple[int, list[str]]:
+    """Value of the stacks with a frame matching ``rx``, and the matching names (by their cum, largest first)."""
+    r = re.compile(rx)
+    total, names = 0, {}
+    for frames, v in stacks:
+        hit = {f for f in frames if r.search(f)}
+        if hit:
+            total += v
+            for f in hit:
+                names[f] = names.get(f, 0) + v
+    return total, sorted(names, key=lambda f: (-names[f], f))
+
+
 @dataclass(frozen=True)
 class TLSHandshakes:
     """What a server's TLS handshakes cost, from a CPU profile (CPU in ns, cores = CPU per wall second).
 
     ``versions``: version, cpu, cores, pct. ``steps`` (functions of the handshake state machine,
     largest first): name, step (the method name), cum, cores, pct, pct_of_handshake. ``crypto``
-    (cryptographic operations, largest first): operation, functions, cpu, cores, pct, pct_of_handshake.
+    (cryptographic operations inside server handshakes, largest first): operation, kind ("signature",
+    "key exchange", "decryption", "verification"), functions, cpu, cores, pct, pct_of_handshake.
     ``pct`` columns are percentages of the whole profile.
+
+    Only CPU under ``crypto/tls.(*Conn).serverHandshake`` counts: a process's own outgoing TLS (client
+    handshakes) is left out, and so is what a connection costs outside the handshake state machine
+    (accept, the kernel's TCP work, goroutine start, the first request). A CPU profile cannot count
+    handshakes: per-handshake figures need a rate (:meth:`ms_per_handshake`, :func:`handshake_cost`).
+
+    Resumption: a resumed TLS 1.3 handshake (PSK) makes no signature, a full one makes exactly one, so
+    ``signature_cpu`` is the CPU of full handshakes' signatures and is 0 when every handshake resumed;
+    ``resumption_cpu`` is the CPU of the resumption path (ticket decryption, PSK binder), small even when
+    every handshake resumes (the key exchange still runs: TLS 1.3 resumption is PSK + (EC)DHE).
     """
 
     cpu: int                     # CPU in crypto/tls.(*Conn).serverHandshake and below
@@ -88,11 +125,60 @@ class TLSHandshakes:
     versions: pd.DataFrame
     steps: pd.DataFrame
     crypto: pd.DataFrame
+    seconds: float = float("nan")    # the profile's duration
+    signature_cpu: int = 0       # ns in private-key signatures (any algorithm) inside server handshakes
+    key_exchange_cpu: int = 0    # ns in the (EC)DHE / ML-KEM key exchange inside server handshakes
+    resumption_cpu: int = 0      # ns in the resumption path (checkForResumption, doResumeHandshake)
 
     @property
     def version(self) -> str | None:
         """The TLS version with the most handshake CPU."""
         return str(self.versions.iloc[0]["version"]) if len(self.versions) else None
+
+    def _cores(self, ns: float) -> float:
+        return ns / 1e9 / self.seconds if self.seconds else float("nan")
+
+    @property
+    def signature_cores(self) -> float:
+        return self._cores(self.signature_cpu)
+
+    @property
+    def key_exchange_cores(self) -> float:
+        return self._cores(self.key_exchange_cpu)
+
+    @property
+    def resumption_cores(self) -> float:
+        return self._cores(self.resumption_cpu)
+
+    @property
+    def signature_pct_of_handshake(self) -> float:
+        """Share of server-handshake CPU spent signing (%); NaN without handshakes."""
+        return self.signature_cpu * 100 / self.cpu if self.cpu else float("nan")
+
+    @property
+    def signs(self) -> bool:
+        """Whether any server handshake in the profile made a signature (False: all resumed, or none)."""
+        return self.signature_cpu > 0
+
+    @property
+    def signature(self) -> str | None:
+        """The signature operation with the most CPU (e.g. "RSA-PSS signature (private key)"), None when none."""
+        sig = self.crypto[self.crypto["kind"] == "signature"]
+        return str(sig.iloc[0]["operation"]) if len(sig) else None
+
+    def ms_per_handshake(self, handshakes_per_s: float) -> float:
+        """Server-handshake CPU ms per handshake at ``handshakes_per_s`` (e.g. a trace's accept rate)."""
+        return self.cores / handshakes_per_s * 1e3 if handshakes_per_s else float("nan")
+
+    def signature_ms_per_handshake(self, handshakes_per_s: float) -> float:
+        """Signature CPU ms per handshake at ``handshakes_per_s``: the cost of one signature times the full
+        handshakes' share (0 when all resumed)."""
+        return self.signature_cores / handshakes_per_s * 1e3 if handshakes_per_s else float("nan")
+
+    def signed_per_s(self, ms_per_sign: float) -> float:
+        """Full (signed) handshakes per second implied by the signature CPU and one signature's cost
+        (:func:`signature_costs`, measured on an idle core: on a loaded or different CPU, a bias)."""
+        return self.signature_cores * 1e3 / ms_per_sign if ms_per_sign else float("nan")
 
     def step_cores(self, step: str) -> float:
         """Cores of one handshake step by method name (e.g. "sendSessionTickets"); 0 when absent."""
@@ -116,7 +202,9 @@ def tls_handshakes(cpu: Profile, sample_index="cpu") -> TLSHandshakes:
 
     The cores spent in server handshakes, the TLS versions seen, the handshake
     messages (functions under the handshake state machine) and the
-    cryptographic operations, each with its cores and share of the profile.
+    cryptographic operations inside them, each with its cores and share of the
+    profile; the CPU of signatures, key exchange and the resumption path.
+    Works across Go releases (crypto/rsa ... before Go 1.24, crypto/internal/fips140/... after).
     """
     t = top(cpu, sample_index)
     total = t.attrs["total"]
@@ -125,7 +213,10 @@ def tls_handshakes(cpu: Profile, sample_index="cpu") -> TLSHandshakes:
     def cores(v):
         return v / 1e9 / secs
 
-    hs, _ = _cum(t, r"^crypto/tls\.\(\*Conn\)\.serverHandshake$")
+    hs, _ = _cum(t, _HANDSHAKE)
+    rh = re.compile(_HANDSHAKE)
+    st = sample_stacks(cpu, sample_index)
+    stacks = [(fr, int(v)) for fr, v in zip(st["frames"], st["value"]) if any(rh.search(f) for f in fr)]
     versions = []
     for name, rx in _TLS_VERSION:
         v, _ = _cum(t, rx)
@@ -136,18 +227,22 @@ def tls_handshakes(cpu: Profile, sample_index="cpu") -> TLSHandshakes:
                          pct=steps["cum"] * 100 / total,
                          pct_of_handshake=steps["cum"] * 100 / hs if hs else np.nan)
     ops = []
-    for name, rx in _CRYPTO_OPS:
-        v, fns = _cum(t, rx)
+    by_kind: dict[str, str] = {}
+    for name, kind, rx in _CRYPTO_OPS:
+        by_kind[kind] = f"{by_kind[kind]}|{rx}" if kind in by_kind else rx
+        v, fns = _union(stacks, rx)
         if v:
-            ops.append({"operation": name, "functions": ", ".join(fns), "cpu": v, "cores": cores(v),
+            ops.append({"operation": name, "kind": kind, "functions": ", ".join(fns), "cpu": v, "cores": cores(v),
                         "pct": v * 100 / total, "pct_of_handshake": v * 100 / hs if hs else np.nan})
     return TLSHandshakes(
         cpu=hs, cores=cores(hs), pct=hs * 100 / total if total else 0.0, total_cores=cores(total),
         versions=pd.DataFrame(versions, columns=["version", "cpu", "cores", "pct"]),
         steps=steps[["name", "step", "cum", "cores", "pct", "pct_of_handshake"]]
         .sort_values("cum", ascending=False).reset_index(drop=True),
-        crypto=pd.DataFrame(ops, columns=["operation", "functions", "cpu", "cores", "pct", "pct_of_handshake"])
-        .sort_values("cpu", ascending=False).reset_index(drop=True))
+        crypto=pd.DataFrame(ops, columns=["operation", "kind", "functions", "cpu", "cores", "pct", "pct_of_handshake"])
+        .sort_values("cpu", ascending=False, kind="mergesort").reset_index(drop=True),
+        seconds=secs, signature_cpu=_union(stacks, by_kind["signature"])[0],
+        key_exchange_cpu=_union(stacks, by_kind["key exchange"])[0], resumption_cpu=_union(stacks, _RESUMPTION)[0])
 
 
 @dataclass(frozen=True)
