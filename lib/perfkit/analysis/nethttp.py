@@ -10,7 +10,9 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..model.profile import Profile
+from ..model.trace import NOTEXIST, RUNNING
 from ..trace import goroutine_creation, goroutine_time
+from ..trace.analysis import intervals
 from ..views.top import top
 from ..views.tree import sample_stacks
 
@@ -277,33 +279,90 @@ def allocation_count(allocs: Profile, function: str, *, flat: bool = True) -> Al
     return AllocationCount(function, n, b, k, max(0.0, n * (1 - rel)), n * (1 + rel))
 
 
+def call_count(allocs: Profile, function: str) -> AllocationCount:
+    """Calls of a function that allocates on every call, from its allocation profile (since start).
+
+    A function often allocates at several lines per call (``crypto/tls.Server``: the ``Conn`` and,
+    since its method value ``c.serverHandshake`` escapes, a 16-byte closure), so the function's
+    object count is a multiple of its calls, and a single sample of a tiny object is scaled up to
+    ~period / size objects. Each line's count estimates the calls; this takes the line with the
+    most bytes (the most heap samples, so the smallest error). ``function`` of the result is that
+    line ("name file:line"). Assumes that line allocates once per call (not conditionally).
+    """
+    objs = top(allocs, "alloc_objects", granularity="lines")
+    space = top(allocs, "alloc_space", granularity="lines").set_index("name")["flat"]
+    mine = objs[objs["name"].str.startswith(function + " ") & (objs["flat"] > 0)]
+    if not len(mine):
+        return AllocationCount(function, 0, 0, 0.0, 0.0, 0.0)
+    b = space.reindex(mine["name"]).fillna(0).to_numpy()
+    i = int(np.argmax(b))
+    n, nb = int(mine["flat"].iloc[i]), int(b[i])
+    # expected samples: each object of size s is sampled with probability 1 - exp(-s / period)
+    k = n * -math.expm1(-(nb / n) / (allocs.period or 512 * 1024))
+    rel = 1.96 / math.sqrt(k) if k > 0 else float("inf")
+    return AllocationCount(str(mine["name"].iloc[i]), n, nb, k, max(0.0, n * (1 - rel)), n * (1 + rel))
+
+
 @dataclass(frozen=True)
 class RequestsPerConnection:
-    """Requests served per connection since start, with a ~95 % interval (NaN when unknown)."""
+    """Requests served per connection since start, with a ~95 % interval (NaN when unknown).
+
+    ``requests``/``connections``: the two functions' whole allocation counts; ``request_calls``/
+    ``connection_calls``: the per-call estimates (:func:`call_count`) the ratio is made of
+    (``per="function"``: the whole counts, as before).
+    """
 
     ratio: float
     low: float
     high: float
     requests: AllocationCount
     connections: AllocationCount
+    request_calls: AllocationCount | None = None
+    connection_calls: AllocationCount | None = None
 
 
 def requests_per_connection(allocs: Profile, *, request_fn: str = "net/http.readRequest",
-                            connection_fn: str = "crypto/tls.Server") -> RequestsPerConnection:
+                            connection_fn: str = "crypto/tls.Server", z: float = 1.96,
+                            per: str = "call") -> RequestsPerConnection:
     """Requests served per TLS connection since start, from allocation counts.
 
-    Objects allocated directly by ``request_fn`` (per request) divided by
-    those allocated by ``connection_fn`` (one per accepted TLS connection).
-    The interval combines both sampling errors (log-normal approximation).
+    Calls of ``request_fn`` (once per request) divided by calls of ``connection_fn`` (once per
+    accepted TLS connection), each from its most-sampled allocation line (:func:`call_count`;
+    ``per="function"`` divides the functions' whole object counts instead, which over-counts
+    connections on Go releases where ``crypto/tls.Server`` allocates twice).
+    The interval (``z``: 1.96 for ~95 %) treats the two heap-sample counts
+    as Poisson: given their sum, the requests' share is binomial (Wilson interval),
+    which stays honest when one side has only a few samples (a short run, or a
+    small per-connection object: the ~900-byte ``Conn`` is sampled about once per
+    ~580 connections at Go's default rate). NaN when either side has no sample.
+
+    Mechanism: both counts are since process start and as of the last completed GC,
+    so they describe the whole run, not the moment of a CPU profile; a connection
+    abandoned during its handshake counts as a connection with no request.
     """
+    if per not in ("call", "function"):
+        raise OptionError("requests_per_connection", f"per must be 'call' or 'function', not {per!r}")
     r = allocation_count(allocs, request_fn)
     c = allocation_count(allocs, connection_fn)
-    if not c.objects or not r.objects:
+    rc, cc = (call_count(allocs, request_fn), call_count(allocs, connection_fn)) if per == "call" else (r, c)
+    if not cc.objects or not rc.objects:
         nan = float("nan")
-        return RequestsPerConnection(nan, nan, nan, r, c)
-    ratio = r.objects / c.objects
-    sd = math.sqrt(1 / max(r.samples, 1e-9) + 1 / max(c.samples, 1e-9))
-    return RequestsPerConnection(ratio, ratio * math.exp(-1.96 * sd), ratio * math.exp(1.96 * sd), r, c)
+        return RequestsPerConnection(nan, nan, nan, r, c, rc, cc)
+    ratio = rc.objects / cc.objects
+    nr, nc = max(1, round(rc.samples)), max(1, round(cc.samples))
+    lo_p, hi_p = _wilson(nr, nr + nc, z)
+    scale = ratio / (nr / nc)
+    return RequestsPerConnection(ratio, scale * lo_p / (1 - lo_p),
+                                 scale * hi_p / (1 - hi_p) if hi_p < 1 else float("inf"), r, c, rc, cc)
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion k / n."""
+    p = k / n
+    d = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, mid - half), min(1.0, mid + half)
 
 
 def compare_connection_states(base: Profile, target: Profile, states=None) -> pd.DataFrame:
@@ -335,13 +394,25 @@ def poisson_interval(n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, n + z * z / 2 - half), n + z * z / 2 + half
 
 
+_ACCEPT = "net/http.(*Server).Serve"
+_REQUEST = "net/http.(*connReader).startBackgroundRead"
+
+
 @dataclass(frozen=True)
 class TraceConnections:
     """New connections and requests of a net/http server in a runtime trace's window.
 
     ``created_by``: goroutines created per creator function (creator, created; largest first,
     goroutines that predate the trace left out). ``connections``: the per-goroutine summary rows
-    of the accepted connections' goroutines.
+    of the accepted connections' goroutines (:func:`perfkit.trace.goroutine_time` columns) plus
+    ``requests`` (requests it started in the window), ``ended`` (the goroutine exited in the window),
+    ``pre_request_exec_ns`` (execution before its first request: the TLS handshake and reading the
+    request; all of it when it served none).
+
+    Connection outcomes, for connections accepted in the window: ``served`` started at least one
+    request; ``abandoned`` ended without one (the client hung up during or right after the handshake,
+    or sent nothing: ``http: TLS handshake error ... EOF`` on a TLS server); the rest were still open,
+    handshaking or idle, when the trace stopped.
     """
 
     seconds: float
@@ -356,6 +427,9 @@ class TraceConnections:
     conn_exec_ms_mean: float
     created_by: pd.DataFrame
     connections: pd.DataFrame
+    served: int = 0
+    abandoned: int = 0
+    pre_request_ms_median: float = float("nan")   # served connections: CPU before the first request
 
     def created(self, creator: str) -> int:
         """Goroutines created by one function in the window (0 when none)."""
@@ -365,6 +439,19 @@ class TraceConnections:
     @property
     def ms_between_accepts(self) -> float:
         return 1000.0 / self.accepted_per_s if self.accepted_per_s else float("inf")
+
+    @property
+    def abandoned_per_s(self) -> float:
+        return self.abandoned / self.seconds if self.seconds else float("nan")
+
+    @property
+    def served_per_s(self) -> float:
+        return self.served / self.seconds if self.seconds else float("nan")
+
+    @property
+    def abandoned_share(self) -> float:
+        """Abandoned connections per accepted connection in the window (NaN without accepts)."""
+        return self.abandoned / self.accepted if self.accepted else float("nan")
 
     @property
     def connection_cores(self) -> float:
@@ -384,15 +471,44 @@ def trace_connections(trace) -> TraceConnections:
     ``net/http.(*connReader).startBackgroundRead`` (HTTP/1.x starts one per
     request whose body has been read). Per accepted connection: the CPU time
     (execution) its goroutine got inside the window.
+
+    Mechanism: the accept count is exact for the window (its interval is the Poisson one of
+    a rate); execution time is the goroutine's own CPU on a P, so it leaves out the kernel's
+    TCP work and accept itself, includes the first request's handler on a connection that
+    serves one (``pre_request_ms_median`` stops at the first request), and is cut short for
+    connections still running when the trace stops. HTTP/2 connections start no
+    ``startBackgroundRead`` goroutine: their requests are not counted.
     """
     secs = trace.duration_ns / 1e9
     created = goroutine_creation(trace)
     by = created.groupby("creator")["created"].sum()
-    accepted = int(by.get("net/http.(*Server).Serve", 0))
-    requests = int(by.get("net/http.(*connReader).startBackgroundRead", 0))
+    accepted = int(by.get(_ACCEPT, 0))
+    requests = int(by.get(_REQUEST, 0))
     pre = int(sum(by.get(c, 0) for c in TRACER_CREATORS))
     gs = goroutine_time(trace)
-    conn = gs[gs["created_by"] == "net/http.(*Server).Serve"].reset_index(drop=True)
+    conn = gs[gs["created_by"] == _ACCEPT].reset_index(drop=True)
+    # requests per connection goroutine, and when its first one started
+    cr = trace.tables.creations
+    if len(cr) and len(conn):
+        codes, uniq = pd.factorize(cr["stack"].to_numpy())
+        creator = np.asarray([_creator_name(trace, s) for s in uniq], dtype=object)[codes]
+        rq = cr[creator == _REQUEST]
+        first = rq.groupby("creator_g")["ts"].min()
+        nreq = rq.groupby("creator_g").size()
+        tr = trace.tables.transitions
+        dead = set(tr.loc[tr["state"].to_numpy() == NOTEXIST, "g"].to_numpy().tolist())
+        run = intervals(trace, RUNNING)
+        run = run[run["g"].isin(conn["g"])]
+        cut = run["g"].map(first).fillna(np.inf).to_numpy()
+        before = np.clip(np.minimum(run["end"].to_numpy(), cut) - run["start"].to_numpy(), 0, None)
+        pre_ns = pd.Series(before, index=run["g"].to_numpy()).groupby(level=0).sum()
+        conn = conn.assign(requests=conn["g"].map(nreq).fillna(0).astype(np.int64),
+                           ended=conn["g"].isin(dead),
+                           pre_request_exec_ns=conn["g"].map(pre_ns).fillna(0).astype(np.int64))
+    else:
+        conn = conn.assign(requests=np.zeros(len(conn), np.int64), ended=np.zeros(len(conn), bool),
+                           pre_request_exec_ns=np.zeros(len(conn), np.int64))
+    served = conn[conn["requests"] > 0]
     lo, hi = poisson_interval(accepted)
     others = by[~by.index.isin(TRACER_CREATORS)].sort_values(ascending=False, kind="mergesort")
     return TraceConnections(
@@ -402,31 +518,68 @@ def trace_connections(trace) -> TraceConnections:
         conn_exec_ms_median=float(conn["exec_ns"].median() / 1e6) if len(conn) else float("nan"),
         conn_exec_ms_mean=float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
         created_by=others.rename_axis("creator").rename("created").reset_index(),
-        connections=conn)
+        connections=conn, served=len(served), abandoned=int(((conn["requests"] == 0) & conn["ended"]).sum()),
+        pre_request_ms_median=float(served["pre_request_exec_ns"].median() / 1e6) if len(served) else float("nan"))
+
+
+def _creator_name(trace, sid: int) -> str:
+    for fn, _, _ in trace.frames(sid):
+        if not fn.startswith("runtime."):
+            return fn
+    return "?"
 
 
 @dataclass(frozen=True)
 class HandshakeCost:
-    """CPU per TLS handshake: a CPU profile's handshake cores over a trace's accept rate."""
+    """CPU per TLS handshake: a CPU profile's handshake cores over a trace's accept rate (ms of CPU).
+
+    Per accepted connection: a connection closed before its ClientHello costs the handshake
+    almost nothing and lowers the figure; one abandoned after the server signed costs a full
+    handshake. ``signature_ms`` + ``key_exchange_ms`` + the rest (hashing, record layer,
+    session tickets) make ``ms``; ``signature_ms`` is one signature times the share of full
+    handshakes (0 when all resumed). ``trace_ms`` is the trace's own, independent estimate: the
+    median CPU a served connection's goroutine ran before its first request (handshake plus
+    reading the request, without accept and kernel time).
+    """
 
     ms: float                    # CPU milliseconds per handshake
     ms_low: float                # from the Poisson interval of the accept count alone
     ms_high: float
     trace_cores: float           # the trace's own estimate: accepts/s x median connection CPU
     profile_cores: float         # handshake cores in the CPU profile
+    handshakes_per_s: float = float("nan")    # the trace's accepted connections per second
+    signature_ms: float = float("nan")        # signature CPU per handshake
+    key_exchange_ms: float = float("nan")     # key-exchange CPU per handshake
+    resumption_ms: float = float("nan")       # resumption-path CPU per handshake
+    trace_ms: float = float("nan")            # median pre-request CPU of a served connection (trace)
 
     @property
     def trace_to_profile(self) -> float:
         """The two estimates' ratio (1 = they agree)."""
         return self.trace_cores / self.profile_cores if self.profile_cores else float("nan")
 
+    @property
+    def other_ms(self) -> float:
+        """Handshake CPU outside the signature and the key exchange, per handshake."""
+        return self.ms - self.signature_ms - self.key_exchange_ms
+
 
 def handshake_cost(handshakes: TLSHandshakes, connections: TraceConnections) -> HandshakeCost:
-    """CPU per handshake from a CPU profile (cores in handshakes) and a trace (new connections per second)."""
+    """CPU per handshake from a CPU profile (cores in handshakes) and a trace (new connections per second).
+
+    The two come from different windows unless taken together: a change of rate between them
+    is an error the interval (the accept count's Poisson interval alone) does not include.
+    """
     per_s = connections.accepted_per_s
+
+    def per(cores):
+        return cores / per_s * 1e3 if per_s else float("nan")
+
     return HandshakeCost(
-        ms=handshakes.cores / per_s * 1e3 if per_s else float("nan"),
+        ms=per(handshakes.cores),
         ms_low=handshakes.cores / connections.accepted_per_s_high * 1e3 if connections.accepted_per_s_high
         else float("nan"),
         ms_high=handshakes.cores / max(connections.accepted_per_s_low, 1e-9) * 1e3,
-        trace_cores=connections.connection_cores, profile_cores=handshakes.cores)
+        trace_cores=connections.connection_cores, profile_cores=handshakes.cores, handshakes_per_s=per_s,
+        signature_ms=per(handshakes.signature_cores), key_exchange_ms=per(handshakes.key_exchange_cores),
+        resumption_ms=per(handshakes.resumption_cores), trace_ms=connections.pre_request_ms_median)
