@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import OptionError
 from ..model.profile import Profile
 from ..model.trace import NOTEXIST, RUNNING
-from ..trace import goroutine_creation, goroutine_time
+from ..trace import goroutine_creation, goroutine_time, p_utilization
 from ..trace.analysis import intervals
 from ..views.top import top
 from ..views.tree import sample_stacks
@@ -338,7 +338,9 @@ def requests_per_connection(allocs: Profile, *, request_fn: str = "net/http.read
 
     Mechanism: both counts are since process start and as of the last completed GC,
     so they describe the whole run, not the moment of a CPU profile; a connection
-    abandoned during its handshake counts as a connection with no request.
+    abandoned during its handshake counts as a connection with no request; ``net/http.readRequest``
+    allocates its Request before reading, so a keep-alive connection waiting for its next request, or
+    closed by its client, counts one request too many: the ratio is high by up to 1 (measured on Go 1.26).
     """
     if per not in ("call", "function"):
         raise OptionError("requests_per_connection", f"per must be 'call' or 'function', not {per!r}")
@@ -430,6 +432,7 @@ class TraceConnections:
     served: int = 0
     abandoned: int = 0
     pre_request_ms_median: float = float("nan")   # served connections: CPU before the first request
+    busy_ps: float = float("nan")                  # mean Ps running a goroutine (time on a P per second)
 
     def created(self, creator: str) -> int:
         """Goroutines created by one function in the window (0 when none)."""
@@ -474,7 +477,9 @@ def trace_connections(trace) -> TraceConnections:
 
     Mechanism: the accept count is exact for the window (its interval is the Poisson one of
     a rate); execution time is the goroutine's own CPU on a P, so it leaves out the kernel's
-    TCP work and accept itself, includes the first request's handler on a connection that
+    TCP work and accept itself; it is time on a P, not CPU, so on a host with more runnable threads
+    than cores it also counts the time the OS ran something else (``busy_ps`` over a CPU profile's
+    cores of the same window shows how much: :attr:`HandshakeCost.p_time_per_cpu`); it includes the first request's handler on a connection that
     serves one (``pre_request_ms_median`` stops at the first request), and is cut short for
     connections still running when the trace stops. HTTP/2 connections start no
     ``startBackgroundRead`` goroutine: their requests are not counted.
@@ -519,7 +524,8 @@ def trace_connections(trace) -> TraceConnections:
         conn_exec_ms_mean=float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
         created_by=others.rename_axis("creator").rename("created").reset_index(),
         connections=conn, served=len(served), abandoned=int(((conn["requests"] == 0) & conn["ended"]).sum()),
-        pre_request_ms_median=float(served["pre_request_exec_ns"].median() / 1e6) if len(served) else float("nan"))
+        pre_request_ms_median=float(served["pre_request_exec_ns"].median() / 1e6) if len(served) else float("nan"),
+        busy_ps=float(p_utilization(trace)["busy_ps"].mean()) if trace.n_events else float("nan"))
 
 
 def _creator_name(trace, sid: int) -> str:
@@ -539,7 +545,10 @@ class HandshakeCost:
     session tickets) make ``ms``; ``signature_ms`` is one signature times the share of full
     handshakes (0 when all resumed). ``trace_ms`` is the trace's own, independent estimate: the
     median CPU a served connection's goroutine ran before its first request (handshake plus
-    reading the request, without accept and kernel time).
+    reading the request, without accept and kernel time); it is time on a P, inflated on a host
+    with more runnable threads than cores. ``p_time_per_cpu`` (the trace's busy Ps over the profile's
+    cores; meaningful only when both cover the same window) shows how much the host inflates time on a P:
+    measured 1.1-2.2 on a shared 2-core machine, an upper bound for ``trace_ms / ms`` rather than a correction.
     """
 
     ms: float                    # CPU milliseconds per handshake
@@ -551,7 +560,8 @@ class HandshakeCost:
     signature_ms: float = float("nan")        # signature CPU per handshake
     key_exchange_ms: float = float("nan")     # key-exchange CPU per handshake
     resumption_ms: float = float("nan")       # resumption-path CPU per handshake
-    trace_ms: float = float("nan")            # median pre-request CPU of a served connection (trace)
+    trace_ms: float = float("nan")            # median pre-request time on a P of a served connection (trace)
+    p_time_per_cpu: float = float("nan")      # the trace's time on a P / the profile's CPU (same window only)
 
     @property
     def trace_to_profile(self) -> float:
@@ -582,4 +592,5 @@ def handshake_cost(handshakes: TLSHandshakes, connections: TraceConnections) -> 
         ms_high=handshakes.cores / max(connections.accepted_per_s_low, 1e-9) * 1e3,
         trace_cores=connections.connection_cores, profile_cores=handshakes.cores, handshakes_per_s=per_s,
         signature_ms=per(handshakes.signature_cores), key_exchange_ms=per(handshakes.key_exchange_cores),
-        resumption_ms=per(handshakes.resumption_cores), trace_ms=connections.pre_request_ms_median)
+        resumption_ms=per(handshakes.resumption_cores), trace_ms=connections.pre_request_ms_median,
+        p_time_per_cpu=connections.busy_ps / handshakes.total_cores if handshakes.total_cores else float("nan"))
