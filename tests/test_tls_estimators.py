@@ -17,7 +17,7 @@ import pytest
 
 import perfkit
 from gotool import go
-from perfkit.analysis import (call_count, handshake_cost, poisson_interval, requests_per_connection,
+from perfkit.analysis import (call_count, compare_to_signatures, handshake_cost, poisson_interval, requests_per_connection,
                               signature_costs, tls_handshakes, trace_connections)
 from perfkit.errors import OptionError
 from perfkit.trace import read_trace
@@ -53,8 +53,13 @@ def tlsgen(tmp_path_factory, go_bin):
 
 
 @pytest.fixture(scope="module")
-def sign_ms(go_bin):
-    costs = signature_costs(bits=(2048, 3072, 4096), signs=8).set_index(["algorithm", "bits"])["ms_per_sign"]
+def costs(go_bin):
+    return signature_costs(bits=(2048, 3072, 4096), signs=8)
+
+
+@pytest.fixture(scope="module")
+def sign_ms(costs):
+    costs = costs.set_index(["algorithm", "bits"])["ms_per_sign"]
     return {"rsa2048": costs[("RSA-PSS", 2048)], "rsa3072": costs[("RSA-PSS", 3072)],
             "rsa4096": costs[("RSA-PSS", 4096)], "ecdsa256": costs[("ECDSA P-256", 256)]}
 
@@ -66,7 +71,7 @@ def within_poisson(truth: int, estimate: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["rsa2048", "rsa3072", "rsa4096", "ecdsa256"])
-def test_churn_every_key_type(tlsgen, sign_ms, key):
+def test_churn_every_key_type(tlsgen, sign_ms, costs, key):
     """New connection per request plus one client that hangs up after its ClientHello."""
     truth, cpu, tr, allocs = tlsgen(key, "churn", "-workers", "3", "-abandon", "1")
     win = truth["window"]
@@ -105,6 +110,12 @@ def test_churn_every_key_type(tlsgen, sign_ms, key):
     assert 0.6 < cost.trace_ms / cost.ms < 1.6 * max(1.0, cost.p_time_per_cpu), cost
     assert cost.ms_low < cost.ms < cost.ms_high
     assert cost.other_ms > -1e-9
+    # overhead + this machine's signature predicts this key's handshake (the profile's own ms)
+    pred = compare_to_signatures(cost.ms, costs, handshakes_per_s=conn.accepted_per_s,
+                                 overhead_ms=cost.ms - cost.signature_ms)
+    row = pred.loc[("ECDSA P-256", 256) if key.startswith("ecdsa") else ("RSA-PSS", int(key[3:]))]
+    assert abs(math.log(row["handshake_ms_est"] / cost.ms)) < tol
+    assert row["cores_at_rate"] == pytest.approx(conn.accepted_per_s * row["handshake_ms_est"] / 1e3)
 
     rpc = requests_per_connection(allocs, z=Z)     # Go's default heap sampling: few samples, wide interval
     if not math.isnan(rpc.ratio):
@@ -162,6 +173,15 @@ def test_keepalive_counts_exactly_when_every_allocation_is_recorded(tlsgen):
     # crypto/tls.Server allocates twice per connection (the Conn and a closure): the whole count doubles
     assert requests_per_connection(allocs, per="function").connections.objects == 2 * tot["accepted"]
     assert call_count(allocs, "no.such").objects == 0
+
+
+def test_compare_to_signatures_needs_its_reference():
+    import pandas as pd
+    df = pd.DataFrame({"algorithm": ["ECDSA P-256"], "bits": [256], "signs": [10], "ms_per_sign": [0.03]})
+    with pytest.raises(OptionError, match="reference"):
+        compare_to_signatures(1.0, df)
+    assert compare_to_signatures(1.0, df, reference=("ECDSA P-256", 256))["handshake_ratio"].iloc[0] == \
+        pytest.approx(1.0 / 0.03)
 
 
 def test_requests_per_connection_rejects_an_unknown_mode():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import PerfkitError
+from ..errors import OptionError, PerfkitError
 from ..toolchain import find_go
 
 _PROGRAM = r'''
@@ -107,16 +107,28 @@ def signature_costs(bits=(2048, 3072, 4096), signs: int = 40, *, go: str | os.Pa
 
 
 def compare_to_signatures(handshake_ms: float, costs: pd.DataFrame, *, handshakes_per_s: float = 0.0,
-                          reference: tuple[str, int] = ("RSA-PSS", 2048)) -> pd.DataFrame:
+                          reference: tuple[str, int] = ("RSA-PSS", 2048),
+                          overhead_ms: float | None = None) -> pd.DataFrame:
     """A handshake's CPU against this machine's signatures (:func:`signature_costs`).
 
     Columns added: ``handshake_ratio`` (handshake ms / ms per sign) and
     ``cores_at_rate`` (the cores ``handshakes_per_s`` handshakes would take if
     a handshake's cost scaled from ``reference`` to this signature).
+    With ``overhead_ms`` (the handshake's CPU outside its signature, e.g.
+    ``HandshakeCost.ms - HandshakeCost.signature_ms``: key exchange, hashing, records), a
+    handshake is modelled as overhead + one signature instead: ``handshake_ms_est`` and
+    ``cores_at_rate`` use that, which matters when the signature is cheap (ECDSA) and
+    the key exchange (X25519MLKEM768 on Go 1.24+) is most of the handshake.
     Indexed by (algorithm, bits).
     """
     out = costs.set_index(["algorithm", "bits"]).copy()
+    if reference not in out.index:
+        raise OptionError("compare_to_signatures", f"reference {reference} is not among the measured signatures")
     ref = float(out.loc[reference, "ms_per_sign"])
     out["handshake_ratio"] = handshake_ms / out["ms_per_sign"]
-    out["cores_at_rate"] = handshakes_per_s * handshake_ms / 1e3 * out["ms_per_sign"] / ref
+    if overhead_ms is None:
+        out["cores_at_rate"] = handshakes_per_s * handshake_ms / 1e3 * out["ms_per_sign"] / ref
+    else:
+        out["handshake_ms_est"] = overhead_ms + out["ms_per_sign"]
+        out["cores_at_rate"] = handshakes_per_s * out["handshake_ms_est"] / 1e3
     return out
