@@ -431,7 +431,7 @@ class TraceConnections:
     connections: pd.DataFrame
     served: int = 0
     abandoned: int = 0
-    pre_request_ms_median: float = float("nan")   # served connections: CPU before the first request
+    pre_request_ms_median: float = float("nan")   # served connections: median time on a P before the first request
     busy_ps: float = float("nan")                  # mean Ps running a goroutine (time on a P per second)
 
     def created(self, creator: str) -> int:
