@@ -64,9 +64,12 @@ def sign_ms(costs):
             "rsa4096": costs[("RSA-PSS", 4096)], "ecdsa256": costs[("ECDSA P-256", 256)]}
 
 
-def within_poisson(truth: int, estimate: int) -> bool:
+def bracketed(truth: dict, key: str, estimate: int, in_flight: int = 0) -> bool:
+    """The trace's count lies between the counts inside it and around it (trace.Start/Stop take time on a
+    saturated process), each widened by the Poisson interval (events near the edges land either side) and
+    by the connections in flight at each edge when the truth counts a later event than the trace."""
     lo, hi = poisson_interval(estimate, Z)
-    return lo <= truth <= hi
+    return lo - 2 * in_flight <= truth["outer"][key] and truth["window"][key] <= hi + 2 * in_flight
 
 
 @pytest.mark.slow
@@ -78,10 +81,13 @@ def test_churn_every_key_type(tlsgen, sign_ms, costs, key):
     assert win["accepted"] > 50 and win["handshake_errors"] > 10, truth
 
     conn = trace_connections(tr)
-    assert within_poisson(win["accepted"], conn.accepted), (win, conn.accepted)
-    assert within_poisson(win["requests"], conn.requests), (win, conn.requests)
-    assert within_poisson(win["connections_served"], conn.served), (win, conn.served)
-    assert within_poisson(win["handshake_errors"], conn.abandoned), (win, conn.abandoned)
+    for key_, est in (("accepted", conn.accepted), ("requests", conn.requests),
+                      ("connections_served", conn.served)):
+        assert bracketed(truth, key_, est), (key_, truth["window"], truth["outer"], est)
+    # the server logs a handshake error when its handshake fails, after the client hung up: the
+    # connections still handshaking at the trace's edges fall on either side
+    assert bracketed(truth, "handshake_errors", conn.abandoned, conn.unfinished), \
+        (truth["window"], truth["outer"], conn.abandoned, conn.unfinished)
     assert conn.accepted_per_s_low * conn.seconds <= conn.accepted <= conn.accepted_per_s_high * conn.seconds
 
     hs = tls_handshakes(cpu)
@@ -140,7 +146,7 @@ def test_resumed_handshakes_make_no_signature(tlsgen, sign_ms):
     assert win["handshakes_resumed"] > 50 and win["handshakes_full"] <= 1, truth
     hs = tls_handshakes(cpu)
     conn = trace_connections(tr)
-    assert within_poisson(win["accepted"], conn.accepted)
+    assert bracketed(truth, "accepted", conn.accepted)
     if win["handshakes_full"] == 0:
         assert not hs.signs and hs.signature is None and hs.signature_cpu == 0
     # TLS 1.3 resumption still runs the key exchange (PSK + ECDHE); the ticket check itself is cheap
@@ -160,7 +166,7 @@ def test_keepalive_counts_exactly_when_every_allocation_is_recorded(tlsgen):
     win, tot = truth["window"], truth["total"]
     assert win["accepted"] == 0 and tot["requests"] > 100, truth
     conn = trace_connections(tr)
-    assert conn.accepted == 0 and within_poisson(win["requests"], conn.requests)
+    assert conn.accepted == 0 and bracketed(truth, "requests", conn.requests)
     assert tls_handshakes(cpu).cpu == 0
     # MemProfileRate 1 records every allocation: the per-call counts are exact
     rpc = requests_per_connection(allocs)

@@ -246,6 +246,10 @@ func main() {
 	time.Sleep(*warmup)
 	cpuF, _ := os.Create(filepath.Join(*out, "cpu.pb.gz"))
 	trF, _ := os.Create(filepath.Join(*out, "trace.out"))
+	// "window" counts inside the trace, "outer" around the trace and the CPU profile: a trace's
+	// events fall between the two (Start and Stop take a while on a saturated process)
+	outerBefore := c.snap()
+	t1 := time.Now()
 	pprof.StartCPUProfile(cpuF)
 	trace.Start(trF)
 	before := c.snap()
@@ -255,6 +259,8 @@ func main() {
 	secs := time.Since(t0).Seconds()
 	trace.Stop()
 	pprof.StopCPUProfile()
+	outerAfter := c.snap()
+	outerSecs := time.Since(t1).Seconds()
 	cpuF.Close()
 	trF.Close()
 	close(stop)
@@ -264,10 +270,11 @@ func main() {
 	runtime.GC()
 	write("allocs.pb.gz", func(w io.Writer) error { return pprof.Lookup("allocs").WriteTo(w, 0) })
 	total := c.snap()
-	win := map[string]int64{}
+	win, outer := map[string]int64{}, map[string]int64{}
 	for k, v := range after {
 		win[k] = v - before[k]
+		outer[k] = outerAfter[k] - outerBefore[k]
 	}
 	json.NewEncoder(os.Stdout).Encode(map[string]any{"key": *key, "conn": *connMode, "window_s": secs,
-		"window": win, "total": total, "go": runtime.Version(), "memprofilerate": runtime.MemProfileRate})
+		"window": win, "outer": outer, "outer_s": outerSecs, "total": total, "go": runtime.Version(), "memprofilerate": runtime.MemProfileRate})
 }

@@ -413,8 +413,10 @@ class TraceConnections:
 
     Connection outcomes, for connections accepted in the window: ``served`` started at least one
     request; ``abandoned`` ended without one (the client hung up during or right after the handshake,
-    or sent nothing: ``http: TLS handshake error ... EOF`` on a TLS server); the rest were still open,
-    handshaking or idle, when the trace stopped.
+    or sent nothing: ``http: TLS handshake error ... EOF`` on a TLS server); ``unfinished`` were still open
+    without a request, handshaking or waiting, when the trace stopped. A server-side count of handshake
+    errors over the same window differs from ``abandoned`` by the connections in flight at its edges
+    (about ``unfinished`` at each end: large on a saturated server, whose handshakes queue).
     """
 
     seconds: float
@@ -433,6 +435,7 @@ class TraceConnections:
     abandoned: int = 0
     pre_request_ms_median: float = float("nan")   # served connections: median time on a P before the first request
     busy_ps: float = float("nan")                  # mean Ps running a goroutine (time on a P per second)
+    unfinished: int = 0          # accepted in the window, still open without a request when it ended
 
     def created(self, creator: str) -> int:
         """Goroutines created by one function in the window (0 when none)."""
@@ -524,6 +527,7 @@ def trace_connections(trace) -> TraceConnections:
         conn_exec_ms_mean=float(conn["exec_ns"].mean() / 1e6) if len(conn) else float("nan"),
         created_by=others.rename_axis("creator").rename("created").reset_index(),
         connections=conn, served=len(served), abandoned=int(((conn["requests"] == 0) & conn["ended"]).sum()),
+        unfinished=int(((conn["requests"] == 0) & ~conn["ended"]).sum()),
         pre_request_ms_median=float(served["pre_request_exec_ns"].median() / 1e6) if len(served) else float("nan"),
         busy_ps=float(p_utilization(trace)["busy_ps"].mean()) if trace.n_events else float("nan"))
 
