@@ -1,0 +1,3 @@
+module perfkit.test/tlsgen
+
+go 1.26
