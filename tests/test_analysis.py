@@ -82,7 +82,16 @@ def test_requests_per_connection_arithmetic(arch):
     allocs = arch["pprof-normal"]["allocs"]
     r = requests_per_connection(allocs)
     objs = perfkit.top(allocs, "alloc_objects").set_index("name")
-    assert r.ratio == pytest.approx(objs.loc["net/http.readRequest", "flat"] / objs.loc["crypto/tls.Server", "flat"])
+    whole = requests_per_connection(allocs, per="function")
+    assert whole.ratio == pytest.approx(objs.loc["net/http.readRequest", "flat"] / objs.loc["crypto/tls.Server", "flat"])
+    # per call: each function's most-bytes allocation line, read from a lines-granularity top
+    lines = perfkit.top(allocs, "alloc_objects", granularity="lines").set_index("name")["flat"]
+    space = perfkit.top(allocs, "alloc_space", granularity="lines").set_index("name")["flat"]
+
+    def calls(fn):
+        mine = space[space.index.str.startswith(fn + " ") & (lines.reindex(space.index).fillna(0) > 0)]
+        return lines[mine.idxmax()]
+    assert r.ratio == pytest.approx(calls("net/http.readRequest") / calls("crypto/tls.Server"))
     assert r.low < r.ratio < r.high
     c = allocation_count(allocs, "crypto/tls.Server")
     assert r.connections == c

@@ -193,3 +193,18 @@ def test_compare_to_signatures_needs_its_reference():
 def test_requests_per_connection_rejects_an_unknown_mode():
     with pytest.raises(OptionError, match="per must be"):
         requests_per_connection(None, per="sites")
+
+
+@pytest.mark.slow
+def test_accept_limited_only_when_every_p_is_busy(tlsgen):
+    """A closed loop of clients against RSA-4096 keeps every P busy: the accept count is the server's
+    pace, so the connection rate's interval is open above. Paced ECDSA clients leave the Ps idle."""
+    _, _, busy_tr, _ = tlsgen("rsa4096", "churn", "-workers", "8")
+    busy = trace_connections(busy_tr)
+    assert busy.gomaxprocs >= 1 and busy.busy_ps >= 0.9 * busy.gomaxprocs
+    assert busy.accept_limited and busy.connect_rate_interval[1] == math.inf
+    assert busy.connect_rate_interval[0] == busy.accepted_per_s_low
+    _, _, idle_tr, _ = tlsgen("ecdsa256", "churn", "-workers", "1", "-pause", "20ms")
+    idle = trace_connections(idle_tr)
+    assert idle.accepted > 0 and not idle.accept_limited
+    assert idle.connect_rate_interval == (idle.accepted_per_s_low, idle.accepted_per_s_high)

@@ -12,12 +12,12 @@ from .estimates import (SIGNATURE_ROWS, HandshakeTruth, KitEstimates, find_run, 
 from .grid import REQUESTS_PER_CHECKIN, offered_load, run_grid, scenario_grid
 from .hosts import MODE_LABELS, MODES, HostSimulator, HostsReport, read_hosts_report
 from .scenario import Scenario, ScenarioRun, run_scenario
-from .server import (COUNTER_COLUMNS, HANDSHAKE_ERROR, KEY_LABELS, KEY_TYPES, TLSLabServer, count_handshake_errors,
+from .server import (COUNTER_COLUMNS, HANDSHAKE_ERROR, MEM_PROFILE_RATE, KEY_LABELS, KEY_TYPES, TLSLabServer, count_handshake_errors,
                      handshake_error_class, read_counters)
 
 __all__ = ["TLSLabError", "SRC_ENV", "lab_source", "lab_binaries",
            "TLSLabServer", "KEY_TYPES", "KEY_LABELS", "HANDSHAKE_ERROR", "handshake_error_class",
-           "count_handshake_errors", "read_counters", "COUNTER_COLUMNS",
+           "count_handshake_errors", "read_counters", "COUNTER_COLUMNS", "MEM_PROFILE_RATE",
            "HostSimulator", "HostsReport", "read_hosts_report", "MODES", "MODE_LABELS",
            "Scenario", "ScenarioRun", "run_scenario",
            "scenario_grid", "run_grid", "offered_load", "REQUESTS_PER_CHECKIN", "find_run", "shape_table",

@@ -88,8 +88,24 @@ class ScenarioRun:
         t0, t1 = self.window(step)
         c = self.counters
         at = {col: np.interp([t0, t1], c["t"], c[col]) for col in c.columns if col != "t"}
-        out = pd.Series({col: (v[1] - v[0]) / max(t1 - t0, 1e-9) for col, v in at.items()})
+        out = pd.Series({col: (v[1] - v[0]) / max(t1 - t0, 1e-9) for col, v in at.items() if col != "gc_cycles"})
         return out.rename({"cpu_seconds": "cores"})
+
+    def heap_profile_span(self) -> tuple[float, float]:
+        """The unix times the allocs profile can describe: Go publishes heap profiles at the end of a GC
+        cycle and they may be up to two cycles old, so from the second-to-last GC before the snapshot to
+        the last (the counters file records completed cycles every 100 ms)."""
+        t_snap = self.windows["allocs"][0]
+        c = self.counters[self.counters["t"] <= t_snap]
+        if c.empty:
+            return self.hosts.started_unix, t_snap
+        last = c["gc_cycles"].iloc[-1]
+        # a cycle's end lies between the last line before its count went up and the first line after
+        ends = c["t"][c["gc_cycles"].diff() > 0]
+        prev = c["t"][(c["gc_cycles"].diff() > 0) & (c["gc_cycles"] < last)]
+        hi = float(ends.iloc[-1]) if len(ends) else t_snap
+        lo = float(prev.iloc[-1]) if len(prev) else self.hosts.started_unix
+        return lo - 0.1, hi
 
     def host_rates(self, step: str = "trace") -> pd.Series:
         """The simulated hosts' counts per second over a window."""
@@ -132,8 +148,9 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
             time.sleep(warmup_s)
 
             def progress(msg: str) -> None:
-                if "] trace (" in msg and not msg.endswith("..."):
-                    done["trace"] = time.time()
+                for name in ("trace (", "allocs"):
+                    if f"] {name}" in msg and not msg.endswith("..."):
+                        done[name.split(" ")[0]] = time.time()
             try:
                 archive = perfkit.collect(server.admin_url + "/debug/pprof", out, cpu_seconds=cpu_seconds,
                                           trace_seconds=trace_seconds, force=force, progress=progress)
@@ -146,11 +163,12 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
         server.stop()
         stop.set()
         sampler.join(5)
-    if archive.trace is None or "trace" not in done or not archive.cpu.time_nanos:
+    if archive.trace is None or "trace" not in done or "allocs" not in done or not archive.cpu.time_nanos:
         raise TLSLabError(out, "the archive lacks its CPU profile or trace: " + "; ".join(archive.problems))
     trace_s = perfkit.read_trace(archive.trace).duration_ns / 1e9
     p0 = archive.cpu.time_nanos / 1e9
-    windows = {"profile": (p0, p0 + archive.cpu.duration_seconds), "trace": (done["trace"] - trace_s, done["trace"])}
+    windows = {"profile": (p0, p0 + archive.cpu.duration_seconds), "trace": (done["trace"] - trace_s, done["trace"]),
+               "allocs": (done["allocs"], done["allocs"])}
     if len(server.counters) < 2:
         raise TLSLabError(scenario.name, "the server's counters file has fewer than two lines")
     return ScenarioRun(scenario=scenario, archive_path=out, archive=archive, hosts=hosts, counters=server.counters,

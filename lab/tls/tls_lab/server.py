@@ -20,8 +20,11 @@ KEY_LABELS = {"rsa2048": "RSA-2048", "rsa3072": "RSA-3072", "rsa4096": "RSA-4096
 # the standard net/http line for a failed TLS handshake
 HANDSHAKE_ERROR = re.compile(r"http: TLS handshake error from (\S+): (.*)$")
 
+# bytes per sampled allocation: 32× denser than Go's default, so a short run samples enough TLS
+# connections for requests_per_connection to have a usable interval
+MEM_PROFILE_RATE = 16 * 1024
 COUNTER_COLUMNS = ["t", "connections", "handshakes_full", "handshakes_resumed", "errors_eof", "errors_reset",
-                   "errors_timeout", "errors_other", "requests", "cpu_seconds"]
+                   "errors_timeout", "errors_other", "requests", "cpu_seconds", "gc_cycles"]
 
 __all__ = ["read_counters", "COUNTER_COLUMNS", "TLSLabServer", "KEY_TYPES", "KEY_LABELS", "HANDSHAKE_ERROR", "handshake_error_class",
            "count_handshake_errors"]
@@ -79,7 +82,7 @@ class TLSLabServer(GoServer):
         return [str(self.binary), "-addr", self.url.removeprefix("https://"),
                 "-admin-addr", self.admin_url.removeprefix("http://"), "-key", self.key,
                 f"-session-tickets={'true' if self.tickets else 'false'}", "-cert-out", str(self.cert_path),
-                "-counters-out", str(self.counters_path), "-counters-every", "100ms", *self.args]
+                "-counters-out", str(self.counters_path), "-counters-every", "100ms", "-mem-profile-rate", str(MEM_PROFILE_RATE), *self.args]
 
     def start(self) -> "TLSLabServer":
         super().start()

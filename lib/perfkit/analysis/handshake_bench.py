@@ -13,10 +13,11 @@ import pandas as pd
 from ..errors import PerfkitError
 from ..toolchain import find_go
 
-# A replayed ClientHello (X25519 only) drives tls.Server over net.Pipe; the fake client reads the
-# server's flight and hangs up. The server runs on a locked OS thread whose own CPU time
-# (getrusage RUSAGE_THREAD, Linux; the process's elsewhere) per iteration is the server's handshake up
-# to its Finished, without the fake client, the GC's background workers or the idle scheduler.
+# A replayed ClientHello (X25519 only) drives tls.Server over a loopback TCP connection (127.0.0.1);
+# the fake client reads the server's flight and hangs up. The server runs on a locked OS thread whose
+# own CPU time (getrusage RUSAGE_THREAD, Linux; the process's elsewhere) across Handshake is the
+# server's handshake up to its Finished, its socket reads and writes included, without the accept, the
+# fake client, the GC's background workers or the idle scheduler.
 # A counting crypto.Signer proves which handshakes signed.
 _PROGRAM = r'''
 package main
@@ -101,24 +102,35 @@ func clientHello(cfg *tls.Config) []byte {
 	return c.hello
 }
 
-// serve runs one server handshake on a replayed ClientHello; the fake client reads the server's
-// flight and hangs up, so the server's cost is everything up to its Finished.
-func serve(cfg *tls.Config, hello []byte) {
-	a, b := net.Pipe()
+// serve runs one server handshake on a replayed ClientHello over a loopback TCP connection; the
+// fake client reads the server's flight and hangs up, so the server's cost is everything up to its
+// Finished, socket reads and writes included. It returns the server thread's CPU in Handshake alone.
+func serve(ln net.Listener, cfg *tls.Config, hello []byte) time.Duration {
 	go func() {
-		defer b.Close()
-		b.Write(hello)
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write(hello)
 		buf := make([]byte, 64<<10)
-		b.SetReadDeadline(time.Now().Add(time.Second))
+		c.SetReadDeadline(time.Now().Add(time.Second))
 		for {
-			if _, err := b.Read(buf); err != nil {
+			if _, err := c.Read(buf); err != nil {
 				return
 			}
-			b.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
+			c.SetReadDeadline(time.Now().Add(5 * time.Millisecond))
 		}
 	}()
-	_ = tls.Server(a, cfg).Handshake()
-	a.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		panic(err)
+	}
+	t0 := cpu()
+	_ = tls.Server(conn, cfg).Handshake()
+	d := cpu() - t0
+	conn.Close()
+	return d
 }
 
 // rusageThread is Linux's RUSAGE_THREAD: the CPU of the calling OS thread only.
@@ -178,6 +190,11 @@ func main() {
 	runtime.GOMAXPROCS(1)
 	n, _ := strconv.Atoi(os.Args[1])
 	rounds, _ := strconv.Atoi(os.Args[2])
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
 	var benches []bench
 	for _, spec := range os.Args[3:] {
 		benches = append(benches, setup(spec))
@@ -189,13 +206,12 @@ func main() {
 				kind  string
 				hello []byte
 			}{{"full", bn.full}, {"resumed", bn.resum}} {
-				serve(bn.srv, k.hello)
+				serve(ln, bn.srv, k.hello)
 				bn.signs.Store(0)
-				t0 := cpu()
+				var d time.Duration
 				for i := 0; i < n; i++ {
-					serve(bn.srv, k.hello)
+					d += serve(ln, bn.srv, k.hello)
 				}
-				d := cpu() - t0
 				out = append(out, result{bn.alg, bn.bits, k.kind, n, float64(d.Nanoseconds()) / 1e6 / float64(n),
 					float64(bn.signs.Load()) / float64(n)})
 			}
@@ -215,8 +231,8 @@ def handshake_costs(bits=(2048, 3072, 4096), handshakes: int = 20, *, rounds: in
     ``handshakes`` each.
 
     Adds to :func:`signature_costs` what the rest of the handshake costs: the key exchange, transcript
-    hashing, certificate and record work, i.e. what a CPU profile puts under
-    ``crypto/tls.(*Conn).serverHandshake`` (not the TCP accept, the kernel or background GC).
+    hashing, certificate and record work and the socket reads and writes, i.e. what a CPU profile puts
+    under ``crypto/tls.(*Conn).serverHandshake`` (not the TCP accept or background GC). Loopback only.
     Columns: algorithm, bits, kind (full or resumed), handshakes (per round), rounds, ms_per_handshake
     (median), ms_min, ms_max, signs_per_handshake (1 for full, 0 for resumed: counted by a wrapping
     signer, not assumed); ``attrs["go_version"]``.

@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import OptionError
 from ..model.profile import Profile
 from ..model.trace import NOTEXIST, RUNNING
-from ..trace import goroutine_creation, goroutine_time, p_utilization
+from ..trace import gomaxprocs, goroutine_creation, goroutine_time, p_utilization
 from ..trace.analysis import intervals
 from ..views.top import top
 from ..views.tree import sample_stacks
@@ -383,6 +383,8 @@ def compare_connection_states(base: Profile, target: Profile, states=None) -> pd
     return out.reset_index()
 
 
+ACCEPT_LIMITED_BUSY = 0.9     # busy Ps / GOMAXPROCS from which accepts wait for a P
+
 # the runtime reports goroutines that already existed when tracing began as
 # created by the code that started the trace
 TRACER_CREATORS = ("runtime/trace.Start", "net/http/pprof.Trace")
@@ -436,6 +438,20 @@ class TraceConnections:
     pre_request_ms_median: float = float("nan")   # served connections: median time on a P before the first request
     busy_ps: float = float("nan")                  # mean Ps running a goroutine (time on a P per second)
     unfinished: int = 0          # accepted in the window, still open without a request when it ended
+    gomaxprocs: int = 0          # Ps in the trace (0 when unknown)
+
+    @property
+    def accept_limited(self) -> bool:
+        """Every P busy (mean busy Ps ≥ 90 % of GOMAXPROCS): the accept loop waits behind runnable
+        goroutines, so accepts come in bursts at the server's pace, and a short trace's accept count
+        says how fast the server took connections, not how fast clients opened them."""
+        return bool(self.gomaxprocs and self.busy_ps >= ACCEPT_LIMITED_BUSY * self.gomaxprocs)
+
+    @property
+    def connect_rate_interval(self) -> tuple[float, float]:
+        """~95 % interval of the clients' connection rate: the accept rate's Poisson interval, open
+        above (to infinity) when :attr:`accept_limited`."""
+        return self.accepted_per_s_low, math.inf if self.accept_limited else self.accepted_per_s_high
 
     def created(self, creator: str) -> int:
         """Goroutines created by one function in the window (0 when none)."""
@@ -529,7 +545,8 @@ def trace_connections(trace) -> TraceConnections:
         connections=conn, served=len(served), abandoned=int(((conn["requests"] == 0) & conn["ended"]).sum()),
         unfinished=int(((conn["requests"] == 0) & ~conn["ended"]).sum()),
         pre_request_ms_median=float(served["pre_request_exec_ns"].median() / 1e6) if len(served) else float("nan"),
-        busy_ps=float(p_utilization(trace)["busy_ps"].mean()) if trace.n_events else float("nan"))
+        busy_ps=float(p_utilization(trace)["busy_ps"].mean()) if trace.n_events else float("nan"),
+        gomaxprocs=gomaxprocs(trace) if trace.n_events else 0)
 
 
 def _creator_name(trace, sid: int) -> str:
@@ -553,6 +570,8 @@ class HandshakeCost:
     with more runnable threads than cores. ``p_time_per_cpu`` (the trace's busy Ps over the profile's
     cores; meaningful only when both cover the same window) shows how much the host inflates time on a P:
     measured 1.1-2.2 on a shared 2-core machine, an upper bound for ``trace_ms / ms`` rather than a correction.
+    ``accept_limited`` (:attr:`TraceConnections.accept_limited`): every P was busy, accepts came in bursts,
+    so a short trace's accept rate, and ``ms`` with its interval, can be off by more than the interval says.
     """
 
     ms: float                    # CPU milliseconds per handshake
@@ -566,6 +585,7 @@ class HandshakeCost:
     resumption_ms: float = float("nan")       # resumption-path CPU per handshake
     trace_ms: float = float("nan")            # median pre-request time on a P of a served connection (trace)
     p_time_per_cpu: float = float("nan")      # the trace's time on a P / the profile's CPU (same window only)
+    accept_limited: bool = False              # the trace's accepts waited for a P: rate, ms and interval unreliable
 
     @property
     def trace_to_profile(self) -> float:
@@ -597,4 +617,5 @@ def handshake_cost(handshakes: TLSHandshakes, connections: TraceConnections) -> 
         trace_cores=connections.connection_cores, profile_cores=handshakes.cores, handshakes_per_s=per_s,
         signature_ms=per(handshakes.signature_cores), key_exchange_ms=per(handshakes.key_exchange_cores),
         resumption_ms=per(handshakes.resumption_cores), trace_ms=connections.pre_request_ms_median,
-        p_time_per_cpu=connections.busy_ps / handshakes.total_cores if handshakes.total_cores else float("nan"))
+        p_time_per_cpu=connections.busy_ps / handshakes.total_cores if handshakes.total_cores else float("nan"),
+        accept_limited=connections.accept_limited)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	certOut := fs.String("cert-out", "", "write the self-signed certificate (PEM, public part) to this path")
 	work := fs.Int("work", server.DefaultWork, "sha256 rounds over 1 KiB per request (~0.6 µs each)")
 	rht := fs.Duration("read-header-timeout", 10*time.Second, "http.Server ReadHeaderTimeout (also bounds the TLS handshake)")
+	memRate := fs.Int("mem-profile-rate", 0, "runtime.MemProfileRate: bytes per sampled allocation (0: Go's default, 512 KiB)")
 	countersOut := fs.String("counters-out", "", "append the counters and process CPU as JSON lines to this file")
 	countersEvery := fs.Duration("counters-every", 100*time.Millisecond, "interval of -counters-out lines")
 	if err := fs.Parse(args); err != nil {
@@ -76,6 +78,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		pub.Close()
 		return fail(1, "%v", err)
+	}
+	if *memRate < 0 {
+		return fail(2, "-mem-profile-rate must not be negative")
+	}
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
 	}
 	if *countersEvery <= 0 {
 		return fail(2, "-counters-every must be positive")

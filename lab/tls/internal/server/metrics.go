@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -175,6 +176,7 @@ type Counters struct {
 	ErrorsOther   int64   `json:"errors_other"`
 	Requests      int64   `json:"requests"`
 	CPUSeconds    float64 `json:"cpu_seconds"`
+	GCCycles      uint64  `json:"gc_cycles"` // completed GC cycles: the heap profile is published at these
 }
 
 // Counters reads every counter now.
@@ -183,7 +185,7 @@ func (m *Metrics) Counters(now time.Time) Counters {
 		HandshakeFull: m.HandshakeFull.Load(), Resumed: m.Resumed.Load(),
 		ErrorsEOF: m.handshakeErrors[0].Load(), ErrorsReset: m.handshakeErrors[1].Load(),
 		ErrorsTimeout: m.handshakeErrors[2].Load(), ErrorsOther: m.handshakeErrors[3].Load(),
-		CPUSeconds: cpuSeconds()}
+		CPUSeconds: cpuSeconds(), GCCycles: gcCycles()}
 	m.mu.Lock()
 	for _, n := range m.requests {
 		c.Requests += n
@@ -209,4 +211,13 @@ func (m *Metrics) RecordCounters(ctx context.Context, w io.Writer, every time.Du
 		case <-t.C:
 		}
 	}
+}
+
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -366,6 +367,7 @@ func TestCountersFileLinesAgreeWithMetrics(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		post(t, c, "https://"+r.addr+"/api/osquery/config", `{"node_key":"h"}`)
 	}
+	runtime.GC()
 	time.Sleep(30 * time.Millisecond)
 	cancel()
 	if err := <-done; err != nil {
@@ -390,9 +392,12 @@ func TestCountersFileLinesAgreeWithMetrics(t *testing.T) {
 		t.Errorf("last line %+v, want 4 requests, connections and full handshakes", last)
 	}
 	for i := 1; i < len(lines); i++ {
-		if lines[i].Unix < lines[i-1].Unix || lines[i].CPUSeconds < lines[i-1].CPUSeconds {
+		if lines[i].Unix < lines[i-1].Unix || lines[i].CPUSeconds < lines[i-1].CPUSeconds || lines[i].GCCycles < lines[i-1].GCCycles {
 			t.Fatalf("line %d goes back in time or CPU: %+v after %+v", i, lines[i], lines[i-1])
 		}
+	}
+	if last.GCCycles <= first.GCCycles {
+		t.Errorf("gc_cycles %d → %d across a runtime.GC()", first.GCCycles, last.GCCycles)
 	}
 	if want := r.metric(t, "tlslab_connections_accepted_total"); float64(last.Connections) != want {
 		t.Errorf("file says %d connections, /metrics %v", last.Connections, want)
