@@ -363,6 +363,12 @@ func TestCountersFileLinesAgreeWithMetrics(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.srv.Metrics.RecordCounters(ctx, &buf, 5*time.Millisecond) }()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "\n"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no counters line within 5 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	c := r.client(nil, false)
 	for i := 0; i < 4; i++ {
 		post(t, c, "https://"+r.addr+"/api/osquery/config", `{"node_key":"h"}`)
