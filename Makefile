@@ -35,6 +35,10 @@ setup: $(STAMP)
 		echo "building bin/tlsserver bin/hostsim"; \
 		cd lab/tls && go build -o ../../bin/ ./cmd/tlsserver ./cmd/hostsim; \
 	fi
+	@if [ ! -f tools/slides/node_modules/reveal.js/dist/reveal.js ]; then \
+		echo "installing reveal.js (tools/slides) for the slide decks"; \
+		cd tools/slides && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +46,7 @@ $(VENV_PY):
 # Re-install only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml wordgame/pyproject.toml lab/tls/pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --upgrade pip
-	$(VENV_PY) -m pip install --quiet -e '.[dev,lab]' -e ./wordgame -e ./lab/tls
+	$(VENV_PY) -m pip install --quiet -e '.[dev,lab,slides]' -e ./wordgame -e ./lab/tls
 	touch $@
 
 tools:

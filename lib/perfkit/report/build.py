@@ -17,6 +17,7 @@ from ..fileio import write_text
 from .config import Report, load_config, resolve_path_parameters, select_reports
 from .execute import execute_notebook
 from .export import export_html, export_markdown, write_files_dir
+from .slides import export_slides, print_slides_pdf
 
 __all__ = ["ReportResult", "build_report", "build_reports", "write_index", "report_command", "EXECUTED_DIR"]
 
@@ -70,6 +71,9 @@ def build_report(report: Report, out_dir: str | os.PathLike, parameters: Mapping
             text, outputs = export_markdown(nb, files_dir)
             files.append(write_text(out / md_name, text))
             files += write_files_dir(out, files_dir, outputs)
+        if report.slides:
+            deck = write_text(out / report.slides_html, export_slides(nb, report.title or report.name))
+            files += [deck, print_slides_pdf(deck, out / report.slides_pdf)]
     except PerfkitError as e:
         return ReportResult(report, "failed", time.perf_counter() - t0, e.problem)
     except Exception as e:  # noqa: BLE001 - one report failing must not stop the others
@@ -91,6 +95,9 @@ def write_index(out_dir: str | os.PathLike, results: Sequence[ReportResult],
         ls = [f'<a href="{esc(rep.html, quote=True)}">{esc(rep.html)}</a>']
         if rep.markdown and (out / rep.markdown).exists():
             ls.append(f'<a href="{esc(rep.markdown, quote=True)}">{esc(rep.markdown)}</a> (markdown)')
+        for f, what in ((rep.slides_html, "slides"), (rep.slides_pdf, "handout")):
+            if rep.slides and (out / f).exists():
+                ls.append(f'<a href="{esc(f, quote=True)}">{esc(f)}</a> ({what})')
         return " &middot; ".join(ls)
 
     for r in results:

@@ -9,6 +9,7 @@ A config file lists ``[[report]]`` tables::
     notebook = "notebooks/01-fleet-high-cpu.ipynb"
     title = "Fleet high CPU investigation"
     markdown = "perf.md"                     # optional markdown export
+    slides = true                            # optional reveal.js deck <name>.slides.html and PDF handout
     parameters = { }                         # papermill parameters
     ci_parameters = { short = true }         # merged over them by --ci (the short mode tests build)
     # a notebook parameter that names a path which must exist: the first existing candidate wins
@@ -47,6 +48,7 @@ class Report:
     ci_parameters: Mapping[str, object] = field(default_factory=dict)
     path_parameters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     path_hint: str = ""
+    slides: bool = False                     # also <name>.slides.html and <name>.slides.pdf
 
     def __post_init__(self):
         if not self.name:
@@ -57,6 +59,14 @@ class Report:
     @property
     def html(self) -> str:
         return f"{self.name}.html"
+
+    @property
+    def slides_html(self) -> str:
+        return f"{self.name}.slides.html"
+
+    @property
+    def slides_pdf(self) -> str:
+        return f"{self.name}.slides.pdf"
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ def load_config(path: str | os.PathLike) -> tuple[list[Report], Path]:
         raise PerfkitError(p, f"not valid TOML: {e}") from None
     root = (p.parent / str(data.get("root", "."))).resolve()
     known = {"name", "notebook", "title", "markdown", "parameters", "ci_parameters", "path_parameters",
-             "path_hint"}
+             "path_hint", "slides"}
     reports = []
     for i, raw in enumerate(data.get("report", [])):
         where = f"{p} [[report]] #{i + 1}"
@@ -157,7 +167,8 @@ def load_config(path: str | os.PathLike) -> tuple[list[Report], Path]:
                               title=raw.get("title", ""), markdown=raw.get("markdown"),
                               parameters=_table(raw, "parameters", where),
                               ci_parameters=_table(raw, "ci_parameters", where),
-                              path_parameters=paths, path_hint=raw.get("path_hint", "")))
+                              path_parameters=paths, path_hint=raw.get("path_hint", ""),
+                              slides=bool(raw.get("slides", False))))
     names = [r.name for r in reports]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:

@@ -15,8 +15,8 @@ from ..fileio import write_bytes
 __all__ = ["ReportError", "export_html", "export_markdown", "external_references", "write_files_dir",
            "HTML_REMOVE_TAGS", "MD_REMOVE_TAGS"]
 
-HTML_REMOVE_TAGS = frozenset({"remove-cell", "hide-report"})
-MD_REMOVE_TAGS = frozenset({"remove-cell", "hide-report", "html-only"})
+HTML_REMOVE_TAGS = frozenset({"remove-cell", "hide-report", "slides-only"})
+MD_REMOVE_TAGS = frozenset({"remove-cell", "hide-report", "html-only", "slides-only"})
 _QUIET = logging.getLogger("perfkit.report.nbconvert")     # nbconvert's notes (e.g. missing alt text)
 _QUIET.setLevel(logging.ERROR)
 
