@@ -113,3 +113,33 @@ def open_url(url: str, *, width: int = 1400, height: int = 1000, allowed_hosts=(
             yield rec
         finally:
             browser.close()
+
+
+# every leaf slide of a perfkit deck: its zoom, how far (slide px) content pokes out, notes, main or backup
+_DECK_SLIDES_JS = """() => Array.from(document.querySelectorAll('.reveal .slides section'))
+  .filter(s => !s.querySelector('section')).map(s => {
+    const outer = s.parentElement.closest('section');
+    for (const el of [outer, s]) if (el) { el.style.display = 'block'; el.hidden = false; }
+    const r = s.getBoundingClientRect(), sc = r.width / s.offsetWidth;
+    let over = 0;
+    (function walk(el) {
+      for (const c of el.children) {
+        const b = c.getBoundingClientRect();
+        if (b.width || b.height)
+          over = Math.max(over, (b.right - r.right) / sc, (b.bottom - r.bottom) / sc,
+                          (r.left - b.left) / sc, (r.top - b.top) / sc);
+        if (!c.classList.contains('pk-flame-body')) walk(c);
+      }
+    })(s.querySelector('.pk-fit'));
+    const notes = s.querySelector('aside.notes');
+    return {fit: Number(s.getAttribute('data-pk-fit')), over: over,
+            notes: notes ? notes.textContent.trim().length : 0,
+            main: !outer || outer.querySelector('section') === s,
+            heading: ((s.querySelector('h1,h2,h3,h4') || {}).textContent || '').replace('\\u00b6', '')};
+  })"""
+
+
+def deck_slides(page) -> list[dict]:
+    """Measure every slide of a perfkit deck open in ``page`` (after ``data-pk-ready``)."""
+    page.wait_for_selector("html[data-pk-ready]", state="attached", timeout=60000)
+    return page.evaluate(_DECK_SLIDES_JS)

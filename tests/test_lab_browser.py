@@ -227,3 +227,19 @@ def test_make_lab_serves_notebooks_with_the_venv_kernel():
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_rise_presents_a_notebook_as_live_slides(lab):
+    """jupyterlab-rise (installed with the `slides` extra): a notebook opens at /rise/ as reveal.js slides."""
+    pytest.importorskip("jupyterlab_rise", reason="jupyterlab-rise is not installed (pip install 'perfkit[slides]')")
+    from browser import open_url
+    with urllib.request.urlopen(f"{lab['base']}/lab?token={lab['token']}", timeout=10) as r:
+        page = r.read().decode()
+    cfg = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                               page, re.S).group(1))
+    assert "jupyterlab-rise" in [e["name"] for e in cfg.get("federated_extensions", [])]
+    with open_url(f"{lab['base']}/rise/explore.ipynb?token={lab['token']}") as p:
+        p.wait_for_selector(".reveal .slides section", state="attached", timeout=90000)
+        assert p.locator(".reveal .slides section").count() >= 1
+        p.wait_for_function("document.querySelector('.reveal .slides').textContent.includes('Explorer')",
+                            timeout=90000)

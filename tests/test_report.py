@@ -356,3 +356,35 @@ def test_registered_report_builds(report, tmp_path, fleet_dir):
             assert after == pytest.approx(svg_w, rel=0.02)
             assert p.console_errors == []
             assert p.foreign_requests() == [], p.requests
+    if report.slides:
+        _check_deck(tmp_path / report.slides_html, tmp_path / report.slides_pdf)
+
+
+def _check_deck(deck, pdf):
+    """A built deck in Chromium at 1280x720: offline, navigable, every slide inside its box and
+    readable (zoomed no lower than 0.45, main slides no lower than 0.6), notes on the main slides,
+    a flame graph that zooms on a click; and a handout with one page per slide."""
+    from pypdf import PdfReader
+
+    from browser import deck_slides, open_page
+    with open_page(deck, width=1280, height=720) as p:
+        slides = deck_slides(p)
+        main = [s for s in slides if s["main"]]
+        assert p.evaluate("Reveal.getTotalSlides()") == len(slides)
+        for n in range(1, len(main)):
+            p.keyboard.press("ArrowRight")
+        assert p.evaluate("Reveal.getIndices().h") == len(main) - 1
+        bad = [s for s in slides if s["over"] > 1 or s["fit"] < (0.6 if s["main"] else 0.45)]
+        assert bad == [], bad
+        assert [s["heading"] for s in main if s["notes"] < 40] == []
+        flames = p.locator(".reveal .pk-flame")
+        if flames.count():
+            idx = p.evaluate("""() => { const f = document.querySelector('.reveal .pk-flame');
+                return Reveal.getIndices(f.closest('section')); }""")
+            p.evaluate(f"Reveal.slide({idx['h']}, {idx.get('v') or 0})")
+            g = p.locator(".reveal section.present .pk-flame").first
+            assert g.get_attribute("data-zoom") == "-1"
+            g.locator("svg.pk-frame > rect").nth(3).click(timeout=90000)
+            assert g.get_attribute("data-zoom") != "-1"
+        assert p.console_errors == [] and p.foreign_requests() == [], p.requests
+    assert len(PdfReader(pdf).pages) == len(slides)

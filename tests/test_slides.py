@@ -37,6 +37,10 @@ def deck_src(tmp_path_factory):
                       "display(Markdown(f'## Computed takeaway: {prof.total(\"cpu\") // 1000} us'))",
               "slide", tags=("slides-only",)),
         _cell("code", "assert prof.n_samples == 30", "-", tags=("hide-report",)),
+        _cell("code", "for k in ('alpha', 'beta'):\n"
+                      "    display(Markdown(f'## Part {k}'))\n"
+                      "    display(Markdown(f'note for {k}'), metadata={'slides': 'notes'})\n"
+                      "    display(Markdown(f'#### Detail {k}'))", "slide", tags=("slides-split",)),
         _cell("md", "## Last", "slide"),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
@@ -70,17 +74,18 @@ def test_deck_is_self_contained_and_hides_code(deck, deck_nb):
     assert (find_reveal() / "dist" / "reveal.js").read_text(encoding="utf-8")[:200] in page
     assert CODE_MARK not in page and "assert prof.n_samples" not in page
     assert "Computed takeaway: 465 us" in page                    # sum(1000 * (1..30)) / 1000
-    assert page.count('<aside class="notes">') == 2
+    assert page.count('<aside class="notes">') == 4
     html = export_html(deck_nb, "Test report")
     assert "Computed takeaway" not in html                         # slides-only stays out of the report
-    assert slide_counts(deck_nb) == (4, 1)
+    assert "Part alpha" in html and "note for alpha" not in html   # notes outputs only in the deck
+    assert slide_counts(deck_nb) == (6, 3)
 
 
 def test_deck_in_chromium(deck):
     from browser import open_page
     with open_page(deck, width=1280, height=720) as page:
         page.wait_for_selector("html[data-pk-ready]", state="attached", timeout=60000)
-        assert page.evaluate("Reveal.getTotalSlides()") == 5
+        assert page.evaluate("Reveal.getTotalSlides()") == 9
         # right arrow walks the main slides; down enters the backup slide
         for n in range(1, 4):
             page.keyboard.press("ArrowRight")
@@ -104,15 +109,19 @@ def test_deck_in_chromium(deck):
             return {fit: Number(s.getAttribute('data-pk-fit')), over: worst,
                     notes: !!s.querySelector('aside.notes')};
           })""")
-        assert [b["over"] <= 1 for b in boxes] == [True] * 5, boxes
+        assert [b["over"] <= 1 for b in boxes] == [True] * 9, boxes
         assert boxes[2]["fit"] < 0.9 and all(b["fit"] == 1 for i, b in enumerate(boxes) if i != 2), boxes
-        assert [b["notes"] for b in boxes] == [True, True, False, False, False]
+        assert [b["notes"] for b in boxes] == [True, True, False, False, True, False, True, False, False]
+        page.keyboard.press("End")                                 # split: one slide per heading, #### beneath
+        assert page.evaluate("Reveal.getIndices().h") == 5
+        page.evaluate("Reveal.slide(4, 1)")
+        assert "Detail beta" in page.locator(".reveal section.present").last.inner_text()
         # the flame graph still zooms on a click inside its slide
         page.keyboard.press("Home")
         page.keyboard.press("ArrowRight")
         flame = page.locator(".present .pk-flame")
         assert flame.get_attribute("data-zoom") == "-1"
-        flame.locator('svg.pk-frame[data-name="pkg.mid"] > rect').first.click()
+        flame.locator('svg.pk-frame[data-name="pkg.mid"] > rect').first.click(timeout=90000)
         assert flame.get_attribute("data-zoom") != "-1"
         assert page.console_errors == [] and page.foreign_requests() == []
 
@@ -127,7 +136,7 @@ def test_build_writes_deck_handout_and_index_links(deck_src, tmp_path):
     results = build_reports(registry, out, root=root)
     assert [r.status for r in results] == ["built", "built"], [r.message for r in results]
     pages = PdfReader(out / "talk.slides.pdf").pages
-    assert len(pages) == 5                                        # 4 main slides + 1 backup
+    assert len(pages) == 9                                        # 6 main slides + 3 backups
     assert "Say hello to the panel" in pages[0].extract_text()    # the notes print with their slide
     assert not (out / "plain.slides.html").exists()
     index = (out / "index.html").read_text(encoding="utf-8")

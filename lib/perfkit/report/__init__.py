@@ -10,6 +10,8 @@ executes the selected notebooks of a config file (see :mod:`perfkit.report.confi
   ``hide-report`` or ``remove-cell`` removed;
 * the report's ``markdown`` file (e.g. ``perf.md``) with its images in ``<stem>_files/``: no
   code, no cells tagged ``hide-report``/``remove-cell``/``html-only``, no ``<script>``;
+* with ``slides = true``, ``<name>.slides.html`` (an offline reveal.js deck, see
+  :mod:`perfkit.report.slides`) and ``<name>.slides.pdf`` (its handout);
 * ``index.html`` linking every report, with the build time and why a report was skipped.
 
 ``triage_report(archive, baseline, out)`` runs the packaged generic triage notebook on any
@@ -24,9 +26,10 @@ from .build import EXECUTED_DIR, ReportResult, build_report, build_reports, repo
 from .config import PathResolution, Report, load_config, resolve_path_parameters, select_reports
 from .execute import execute_notebook, output_problems
 from .export import ReportError, export_html, export_markdown, external_references
+from .slides import export_slides, print_slides_pdf, slide_counts
 from .triage import TRIAGE_NOTEBOOK, triage_notebook, triage_report
 
 __all__ = ["Report", "ReportResult", "ReportError", "PathResolution", "load_config", "resolve_path_parameters",
            "select_reports", "build_report", "build_reports", "write_index", "execute_notebook",
            "output_problems", "export_html", "export_markdown", "external_references", "EXECUTED_DIR", "report_command",
-           "TRIAGE_NOTEBOOK", "triage_notebook", "triage_report"]
+           "TRIAGE_NOTEBOOK", "triage_notebook", "triage_report", "export_slides", "print_slides_pdf", "slide_counts"]

@@ -127,12 +127,16 @@ def _decorate(page: str, title: str) -> str:
     return page
 
 
-def _strip_volatile_metadata(nb):
+def _strip_volatile_metadata(nb, *, keep_slide_notes: bool = False):
+    """A copy without papermill's run metadata and, unless kept, without the outputs displayed
+    as speaker notes (``display(..., metadata={"slides": "notes"})``), which only decks show."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("papermill", None)
     for c in nb.cells:
         c.metadata.pop("papermill", None)
         c.metadata.pop("execution", None)
+        if not keep_slide_notes and c.get("outputs"):
+            c.outputs = [o for o in c.outputs if o.get("metadata", {}).get("slides") != "notes"]
         if "injected-parameters" in c.metadata.get("tags", ()):
             c["id"] = "papermill-injected-parameters"        # papermill gives it a random id
     return nb

@@ -3,7 +3,10 @@
 Slide structure comes from the standard cell metadata ``slideshow.slide_type``: ``slide``
 starts a main slide, ``subslide`` a backup slide beneath it (reveal.js's vertical stack),
 ``fragment`` appears on the next key press, ``-`` continues the current slide, ``notes``
-becomes the speaker notes and ``skip`` leaves the deck. Cells tagged ``remove-cell`` or
+becomes the speaker notes and ``skip`` leaves the deck. A code cell tagged ``slides-split``
+becomes one slide per markdown heading it displays (a loop over findings, say); what it
+displays with ``metadata={"slides": "notes"}`` becomes that slide's notes (and stays out of
+the reports). Cells tagged ``remove-cell`` or
 ``hide-report`` are left out (as in the reports); cells tagged ``slides-only`` appear only
 here (the HTML and markdown reports drop them). Code is never shown.
 
@@ -14,6 +17,7 @@ the slide is zoomed down to fit, and the zoom is recorded in ``data-pk-fit`` on 
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -72,16 +76,20 @@ _SLIDES_CSS = """
 .reveal .slides section{text-align:left;height:100%}
 .reveal .slides section .pk-fit{transform-origin:top left}
 .reveal .jp-Cell,.reveal .jp-OutputArea-output{padding:0;margin:0}
-.reveal .jp-OutputArea-child{margin:0 0 6px 0}
+.reveal .jp-OutputArea{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:flex-start}
+.reveal .jp-OutputArea-child{margin:0 0 6px 0;flex:1 1 0;min-width:0}
+.reveal .jp-OutputArea-child:has(.jp-RenderedMarkdown),.reveal .jp-OutputArea-child:has(.pk-flame),
+.reveal .jp-OutputArea-child:has(table){flex-basis:100%}
 .reveal .jp-RenderedHTMLCommon{font-size:22px;line-height:1.35;padding-right:0}
-.reveal h1,.reveal h2,.reveal h3{text-transform:none}
+.reveal h1,.reveal h2,.reveal h3,.reveal h4{text-transform:none}
 .reveal .jp-RenderedHTMLCommon h1{font-size:44px;margin:0 0 14px 0}
 .reveal .jp-RenderedHTMLCommon h2{font-size:36px;margin:0 0 12px 0}
 .reveal .jp-RenderedHTMLCommon h3{font-size:28px;margin:0 0 10px 0}
 .reveal .jp-RenderedHTMLCommon p,.reveal .jp-RenderedHTMLCommon li{font-size:22px}
 .reveal .jp-RenderedHTMLCommon table{font-size:16px;margin:4px 0}
 .reveal .jp-RenderedHTMLCommon td,.reveal .jp-RenderedHTMLCommon th{padding:3px 8px}
-.reveal .jp-RenderedImage img,.reveal .jp-OutputArea-output img{max-width:100%;max-height:600px;
+.reveal .pk-flame-body{max-height:430px;overflow-y:auto}
+.reveal .jp-RenderedImage img,.reveal .jp-OutputArea-output img{max-width:100%;max-height:460px;
   width:auto;height:auto;margin:0 auto;display:block}
 .reveal .jp-OutputArea-output pre{font-size:15px}
 .reveal .slide-number{font-size:16px}
@@ -99,16 +107,22 @@ _FIT_JS = """
       if(!(n.nodeType===1&&n.tagName==="ASIDE"))w.appendChild(n);});
     s.insertBefore(w,s.firstChild);
   });
-  function extent(s,w){            // content's right and bottom edges, in slide pixels
+  function extent(s,w){            // content's right and bottom edges in slide pixels; a flame graph's scroll box clips
     var r=s.getBoundingClientRect(),k=r.width/(s.offsetWidth||1),x=0,y=0;
-    Array.prototype.forEach.call(w.querySelectorAll("*"),function(el){
-      var b=el.getBoundingClientRect();if(!b.width&&!b.height)return;
-      x=Math.max(x,(b.right-r.left)/k);y=Math.max(y,(b.bottom-r.top)/k);});
+    (function walk(el){
+      Array.prototype.forEach.call(el.children,function(c){
+        var b=c.getBoundingClientRect();
+        if(b.width||b.height){x=Math.max(x,(b.right-r.left)/k);y=Math.max(y,(b.bottom-r.top)/k);}
+        if(!c.classList.contains("pk-flame-body"))walk(c);
+      });
+    })(w);
     return [x,y];
   }
   window.pkFitSlides=function(W,H){
     leaves().forEach(function(s){
       var w=s.querySelector(":scope > .pk-fit");if(!w)return;
+      var outer=s.parentElement.closest("section"),os=outer&&outer.style.display,oh=outer&&outer.hidden;
+      if(outer){outer.style.display="block";outer.hidden=false;}
       var shown=s.style.display,hidden=s.hidden;s.style.display="block";s.hidden=false;
       var z=1;w.style.zoom=1;
       for(var i=0;i<6;i++){
@@ -118,6 +132,7 @@ _FIT_JS = """
       }
       s.setAttribute("data-pk-fit",String(z));
       s.style.display=shown;s.hidden=hidden;
+      if(outer){outer.style.display=os;outer.hidden=oh;}
     });
   };
 })();
@@ -128,7 +143,9 @@ _INIT_JS = """
   var cfg=%(config)s;
   cfg.plugins=[RevealNotes];
   cfg.showNotes=/print-pdf/i.test(window.location.search);
-  Reveal.initialize(cfg).then(function(){
+  var images=Array.prototype.map.call(document.querySelectorAll(".reveal img"),function(im){
+    return im.complete?null:new Promise(function(ok){im.addEventListener("load",ok);im.addEventListener("error",ok);});});
+  Promise.all([Reveal.initialize(cfg)].concat(images)).then(function(){
     Reveal.layout();
     window.pkFitSlides(cfg.width,cfg.height);
     Reveal.layout();
@@ -146,6 +163,48 @@ _TEMPLATE_SRC = """{%- extends 'reveal/index.html.j2' -%}
 """
 _PREFIX = "PERFKIT-REVEAL"
 _THEME_IMPORT = re.compile(r"@import\s+url\([^)]*\)\s*;?")     # the theme's web fonts: system fonts instead
+
+
+def _heading_level(output) -> int:
+    """The level of the markdown heading an output starts with (0: none)."""
+    text = "".join(output.get("data", {}).get("text/markdown", "")).lstrip()
+    return len(text) - len(text.lstrip("#")) if text.startswith("#") else 0
+
+
+def _is_note(output) -> bool:
+    return output.get("metadata", {}).get("slides") == "notes"
+
+
+def _split_cells(nb):
+    """Cells tagged ``slides-split``: one cell per group of outputs, a group starting at each
+    markdown heading. After the first group, a heading of level 1-3 starts a slide (a subslide
+    when the cell itself is one), a deeper one a backup subslide."""
+    cells = []
+    for cl in nb.cells:
+        if cl.cell_type != "code" or "slides-split" not in cl.metadata.get("tags", ()):
+            cells.append(cl)
+            continue
+        kind = cl.metadata.get("slideshow", {}).get("slide_type", "-")
+        groups: list[tuple[str, list]] = []
+        for o in cl.get("outputs", []):
+            level = _heading_level(o)
+            if not groups or level:
+                groups.append((kind if not groups else "subslide" if level > 3 or kind == "subslide"
+                               else "slide", []))
+            groups[-1][1].append(o)
+        for i, (part_kind, outs) in enumerate(groups or [(kind, [])]):
+            for j, (k, os_) in enumerate(((part_kind, [o for o in outs if not _is_note(o)]),
+                                          ("notes", [o for o in outs if _is_note(o)]))):
+                if j and not os_:
+                    continue
+                part = copy.deepcopy(cl)
+                part.outputs = os_
+                part.metadata["slideshow"] = {"slide_type": k}
+                if (i or j) and "id" in part:
+                    part["id"] = f"{part['id']}-{i}-{j}"
+                cells.append(part)
+    nb.cells = cells
+    return nb
 
 
 def export_slides(nb, title: str, *, reveal_dir: str | os.PathLike | None = None, theme: str = "white",
@@ -173,7 +232,7 @@ def export_slides(nb, title: str, *, reveal_dir: str | os.PathLike | None = None
     exp = SlidesExporter(config=c, template_file=_TEMPLATE, log=_QUIET,
                          extra_loaders=[DictLoader({_TEMPLATE: _TEMPLATE_SRC})])
     exp.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
-    nb = _strip_volatile_metadata(nb)
+    nb = _split_cells(_strip_volatile_metadata(nb, keep_slide_notes=True))
     nb.cells = [cl for cl in nb.cells if not (cl.cell_type == "code" and not cl.get("outputs")
                                              and cl.metadata.get("slideshow", {}).get("slide_type", "-") == "-")]
     page, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": title}})
@@ -203,9 +262,9 @@ def export_slides(nb, title: str, *, reveal_dir: str | os.PathLike | None = None
 
 
 def slide_counts(nb) -> tuple[int, int]:
-    """(main slides, backup subslides) a notebook's metadata gives, after the removed cells."""
+    """(main slides, backup subslides) of an executed notebook's deck."""
     main = sub = 0
-    for cl in nb.cells:
+    for cl in _split_cells(_strip_volatile_metadata(nb, keep_slide_notes=True)).cells:
         tags = set(cl.metadata.get("tags", ()))
         if tags & SLIDES_REMOVE_TAGS:
             continue
