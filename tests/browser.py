@@ -119,7 +119,8 @@ def open_url(url: str, *, width: int = 1400, height: int = 1000, allowed_hosts=(
 _DECK_SLIDES_JS = """() => Array.from(document.querySelectorAll('.reveal .slides section'))
   .filter(s => !s.querySelector('section')).map(s => {
     const outer = s.parentElement.closest('section');
-    for (const el of [outer, s]) if (el) { el.style.display = 'block'; el.hidden = false; }
+    const saved = [outer, s].filter(Boolean).map(el => [el, el.style.display, el.hidden]);
+    for (const [el] of saved) { el.style.display = 'block'; el.hidden = false; }
     const r = s.getBoundingClientRect(), sc = r.width / s.offsetWidth;
     let over = 0;
     (function walk(el) {
@@ -132,6 +133,7 @@ _DECK_SLIDES_JS = """() => Array.from(document.querySelectorAll('.reveal .slides
       }
     })(s.querySelector('.pk-fit'));
     const notes = s.querySelector('aside.notes');
+    for (const [el, display, hidden] of saved) { el.style.display = display; el.hidden = hidden; }
     return {fit: Number(s.getAttribute('data-pk-fit')), over: over,
             notes: notes ? notes.textContent.trim().length : 0,
             main: !outer || outer.querySelector('section') === s,
@@ -140,6 +142,7 @@ _DECK_SLIDES_JS = """() => Array.from(document.querySelectorAll('.reveal .slides
 
 
 def deck_slides(page) -> list[dict]:
-    """Measure every slide of a perfkit deck open in ``page`` (after ``data-pk-ready``)."""
+    """Measure every slide of a perfkit deck open in ``page`` (after ``data-pk-ready``); each slide is
+    shown while it is measured and put back as reveal.js left it, so the deck stays usable after."""
     page.wait_for_selector("html[data-pk-ready]", state="attached", timeout=60000)
     return page.evaluate(_DECK_SLIDES_JS)

@@ -82,7 +82,7 @@ def test_deck_is_self_contained_and_hides_code(deck, deck_nb):
 
 
 def test_deck_in_chromium(deck):
-    from browser import open_page
+    from browser import deck_slides, open_page
     with open_page(deck, width=1280, height=720) as page:
         page.wait_for_selector("html[data-pk-ready]", state="attached", timeout=60000)
         assert page.evaluate("Reveal.getTotalSlides()") == 9
@@ -95,23 +95,10 @@ def test_deck_in_chromium(deck):
         page.keyboard.press("ArrowDown")
         assert page.evaluate("JSON.stringify(Reveal.getIndices())") == '{"h":1,"v":1}'
         # every slide's content lies inside the slide box once fitted
-        boxes = page.evaluate("""() => Array.from(document.querySelectorAll('.reveal .slides section'))
-          .filter(s => !s.querySelector('section')).map(s => {
-            s.style.display = 'block'; s.hidden = false;
-            const r = s.getBoundingClientRect(), sc = r.width / s.offsetWidth;
-            let worst = 0;
-            for (const el of s.querySelectorAll('.pk-fit *')) {
-              const b = el.getBoundingClientRect();
-              if (!b.width && !b.height) continue;
-              worst = Math.max(worst, (b.right - r.right) / sc, (b.bottom - r.bottom) / sc,
-                               (r.left - b.left) / sc, (r.top - b.top) / sc);
-            }
-            return {fit: Number(s.getAttribute('data-pk-fit')), over: worst,
-                    notes: !!s.querySelector('aside.notes')};
-          })""")
+        boxes = deck_slides(page)
         assert [b["over"] <= 1 for b in boxes] == [True] * 9, boxes
         assert boxes[2]["fit"] < 0.9 and all(b["fit"] == 1 for i, b in enumerate(boxes) if i != 2), boxes
-        assert [b["notes"] for b in boxes] == [True, True, False, False, True, False, True, False, False]
+        assert [b["notes"] > 0 for b in boxes] == [True, True, False, False, True, False, True, False, False]
         page.keyboard.press("End")                                 # split: one slide per heading, #### beneath
         assert page.evaluate("Reveal.getIndices().h") == 5
         page.evaluate("Reveal.slide(4, 1)")
@@ -121,7 +108,7 @@ def test_deck_in_chromium(deck):
         page.keyboard.press("ArrowRight")
         flame = page.locator(".present .pk-flame")
         assert flame.get_attribute("data-zoom") == "-1"
-        flame.locator('svg.pk-frame[data-name="pkg.mid"] > rect').first.click(timeout=90000)
+        flame.locator('svg.pk-frame[data-name="pkg.mid"] > rect').first.click(timeout=30000)
         assert flame.get_attribute("data-zoom") != "-1"
         assert page.console_errors == [] and page.foreign_requests() == []
 

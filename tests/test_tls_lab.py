@@ -101,11 +101,16 @@ def test_lab_source_refuses_a_directory_that_is_not_it(tmp_path):
 # ---------------------------------------------------------------- real runs
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory, go_bin):
+    from perfkit.analysis import signature_costs
+    from perfkit.lab import usable_cores
     out = tmp_path_factory.mktemp("tls-lab")
-    # 600 hosts, 2 requests per check-in every 5 s: 240 new connections/s when churning, about 1.3 cores of
-    # RSA-4096 signatures on this class of machine: loaded, not saturated
-    churn = Scenario("rsa4096", "churn", 0.0, hosts=600, interval_s=5.0)
-    keep = Scenario("ecdsa-p256", "keepalive", 0.0, hosts=600, interval_s=5.0)
+    # loaded, not saturated: as many hosts (2 requests per check-in every 5 s, a new connection each when
+    # churning) as make RSA-4096 signatures take 30 % of the usable cores at this machine's cost per signature
+    sign_s = tls_lab.sign_ms(signature_costs(bits=(4096,), signs=10), "rsa4096") / 1e3
+    per_host = tls_lab.REQUESTS_PER_CHECKIN / 5.0
+    hosts = int(min(600, max(50, 0.3 * usable_cores(None) / (sign_s * per_host))))
+    churn = Scenario("rsa4096", "churn", 0.0, hosts=hosts, interval_s=5.0)
+    keep = Scenario("ecdsa-p256", "keepalive", 0.0, hosts=hosts, interval_s=5.0)
     return [tls_lab.run_scenario(s, out / s.slug, cpu_seconds=3, trace_seconds=1) for s in (churn, keep)]
 
 
@@ -115,7 +120,9 @@ def test_churn_rsa_against_keepalive_ecdsa(two_runs):
     kc, kk = tls_lab.kit_estimates(churn), tls_lab.kit_estimates(keep)
     sc, sk = churn.server_rates("profile"), keep.server_rates("profile")
     # churn: one full handshake per connection, at the hosts' connection rate; keep-alive: almost none
-    assert sc["handshakes_full"] > 100 and sc["handshakes_resumed"] == 0
+    offered = churn.scenario.hosts * tls_lab.REQUESTS_PER_CHECKIN / churn.scenario.interval_s
+    assert sc["handshakes_full"] > 0.7 * offered and sc["handshakes_resumed"] == 0
+    assert not kc.accept_limited                       # the premise of the accept-rate check below
     assert sk["handshakes_full"] + sk["handshakes_resumed"] < 0.02 * sc["handshakes_full"]
     # the RSA signature dominates the churning server's handshakes, and the handshakes its CPU
     assert kc.signature.startswith("RSA-PSS") and kc.signature_cores > 0.5 * kc.handshake_cores

@@ -36,3 +36,12 @@ def test_red_and_games_frames_on_synthetic_data():
     assert g.loc[30, "won_per_s"] == pytest.approx(6)
     assert g.loc[30, "lost_per_s"] == pytest.approx(3)
     assert g.loc[30, "active"] == 30
+
+
+def test_red_without_errors_and_an_idle_step_is_nan_not_a_crash():
+    # only 200s, and the counter stops moving after t=10: the error ratio of the idle steps is 0/0
+    rows = [dict(metric="wordgame_http_requests_total", type="counter", route="/new", method="POST", code="200",
+                 timestamp=t, value=5 * min(t, 10)) for t in range(0, 31)]
+    red = frames.red(metrics.normalize(pd.DataFrame(rows)), "5s", step="5s", quantiles=()).set_index("timestamp")
+    assert red.loc[10, "requests_per_s"] == pytest.approx(5) and red.loc[10, "error_ratio"] == 0
+    assert red.loc[30, "requests_per_s"] == 0 and pd.isna(red.loc[30, "error_ratio"])

@@ -37,7 +37,9 @@ def red(df: pd.DataFrame, window="30s", *, step=None, by=("route",), quantiles=(
     err = select(req, None, code=ERROR_CODE) if not req.empty else req
     e = _wide(sum_by(err, by), by, "errors_per_s")
     out = out.merge(e, on=["timestamp", *by], how="left")
-    out["errors_per_s"] = out["errors_per_s"].fillna(0.0)
+    # float columns even when a side was empty (object dtype): 0/0 is NaN as in PromQL, never a ZeroDivisionError
+    out["requests_per_s"] = out["requests_per_s"].astype(float)
+    out["errors_per_s"] = out["errors_per_s"].astype(float).fillna(0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["error_ratio"] = out["errors_per_s"] / out["requests_per_s"]
     buckets = sum_by(rate(df, window, metric=DURATION + "_bucket", **kw), ["le", *by])
