@@ -1,6 +1,8 @@
 """Slide decks (perfkit.report.slides): reveal.js inlined, structure from cell metadata, a real Chromium."""
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -34,7 +36,8 @@ def deck_src(tmp_path_factory):
         _cell("md", "Click a frame to zoom.", "notes"),
         _cell("code", "display(pd.DataFrame({'x': range(60), 'y': range(60)}))", "subslide"),
         _cell("code", "from IPython.display import Markdown\n"
-                      "display(Markdown(f'## Computed takeaway: {prof.total(\"cpu\") // 1000} us'))",
+                      "display(Markdown(f'## Computed takeaway: {prof.total(\"cpu\") // 1000} us'))\n"
+                      "display(Markdown('takeaway note'), metadata={'slides': 'notes'})",
               "slide", tags=("slides-only",)),
         _cell("code", "assert prof.n_samples == 30", "-", tags=("hide-report",)),
         _cell("code", "for k in ('alpha', 'beta'):\n"
@@ -74,7 +77,8 @@ def test_deck_is_self_contained_and_hides_code(deck, deck_nb):
     assert (find_reveal() / "dist" / "reveal.js").read_text(encoding="utf-8")[:200] in page
     assert CODE_MARK not in page and "assert prof.n_samples" not in page
     assert "Computed takeaway: 465 us" in page                    # sum(1000 * (1..30)) / 1000
-    assert page.count('<aside class="notes">') == 4
+    assert page.count('<aside class="notes">') == 5
+    assert re.search(r'<aside class="notes">(?:(?!</aside>).)*takeaway note', page, re.S)   # a note, not slide text
     html = export_html(deck_nb, "Test report")
     assert "Computed takeaway" not in html                         # slides-only stays out of the report
     assert "Part alpha" in html and "note for alpha" not in html   # notes outputs only in the deck
@@ -98,7 +102,7 @@ def test_deck_in_chromium(deck):
         boxes = deck_slides(page)
         assert [b["over"] <= 1 for b in boxes] == [True] * 9, boxes
         assert boxes[2]["fit"] < 0.9 and all(b["fit"] == 1 for i, b in enumerate(boxes) if i != 2), boxes
-        assert [b["notes"] > 0 for b in boxes] == [True, True, False, False, True, False, True, False, False]
+        assert [b["notes"] > 0 for b in boxes] == [True, True, False, True, True, False, True, False, False]
         page.keyboard.press("End")                                 # split: one slide per heading, #### beneath
         assert page.evaluate("Reveal.getIndices().h") == 5
         page.evaluate("Reveal.slide(4, 1)")

@@ -176,23 +176,21 @@ def _is_note(output) -> bool:
 
 
 def _split_cells(nb):
-    """Cells tagged ``slides-split``: one cell per group of outputs, a group starting at each
-    markdown heading. After the first group, a heading of level 1-3 starts a slide (a subslide
-    when the cell itself is one), a deeper one a backup subslide."""
+    """Code cells into deck cells. Tagged ``slides-split``: one cell per group of outputs, a group
+    starting at each markdown heading; after the first group, a heading of level 1-3 starts a slide
+    (a subslide when the cell itself is one), a deeper one a backup subslide. In every code cell, the
+    outputs marked as notes (``metadata={"slides": "notes"}``) follow their group as a notes cell."""
     cells = []
     for cl in nb.cells:
-        if cl.cell_type != "code" or "slides-split" not in cl.metadata.get("tags", ()):
+        if cl.cell_type != "code":
             cells.append(cl)
             continue
         kind = cl.metadata.get("slideshow", {}).get("slide_type", "-")
-        groups: list[tuple[str, list]] = []
-        for o in cl.get("outputs", []):
-            level = _heading_level(o)
-            if not groups or level:
-                groups.append((kind if not groups else "subslide" if level > 3 or kind == "subslide"
-                               else "slide", []))
-            groups[-1][1].append(o)
-        for i, (part_kind, outs) in enumerate(groups or [(kind, [])]):
+        groups = _output_groups(cl, kind) if "slides-split" in cl.metadata.get("tags", ()) else [(kind, cl.get("outputs", []))]
+        if len(groups) == 1 and not any(_is_note(o) for o in groups[0][1]):
+            cells.append(cl)
+            continue
+        for i, (part_kind, outs) in enumerate(groups):
             for j, (k, os_) in enumerate(((part_kind, [o for o in outs if not _is_note(o)]),
                                           ("notes", [o for o in outs if _is_note(o)]))):
                 if j and not os_:
@@ -205,6 +203,17 @@ def _split_cells(nb):
                 cells.append(part)
     nb.cells = cells
     return nb
+
+
+def _output_groups(cl, kind: str) -> list[tuple[str, list]]:
+    groups: list[tuple[str, list]] = []
+    for o in cl.get("outputs", []):
+        level = _heading_level(o)
+        if not groups or level:
+            groups.append((kind if not groups else "subslide" if level > 3 or kind == "subslide"
+                           else "slide", []))
+        groups[-1][1].append(o)
+    return groups or [(kind, [])]
 
 
 def export_slides(nb, title: str, *, reveal_dir: str | os.PathLike | None = None, theme: str = "white",
