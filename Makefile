@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PYTEST_ARGS ?=
 FUZZTIME ?= 10s
+TEST_WORKERS ?= 2
 
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.perfkit-installed
@@ -60,7 +61,14 @@ test: setup
 	@if [ -f lab/tls/go.mod ]; then \
 		cd lab/tls && go vet ./... && go test -race -count=1 ./...; \
 	fi
-	$(VENV_PY) -m pytest -q -ra $(PYTEST_ARGS)
+	@# two parts: everything else on $(TEST_WORKERS) workers (one test file per worker), then the tests marked
+	@# serial (they measure CPU, rates or latency) alone; both always run, and either failing fails the target
+	@rc=0; \
+	$(VENV_PY) -m pytest -q -ra -m 'not serial' -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || rc=$$?; \
+	[ $$rc -eq 5 ] && rc=0; \
+	echo "== serial tests"; \
+	$(VENV_PY) -m pytest -q -ra -m serial $(PYTEST_ARGS) || { r=$$?; [ $$r -eq 5 ] || rc=$$r; }; \
+	exit $$rc
 
 # JupyterLab on 127.0.0.1 with notebooks/ open and this .venv as the "perfkit (.venv)" kernel; prints the URL.
 LAB_PORT ?=

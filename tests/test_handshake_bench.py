@@ -6,6 +6,8 @@ import pytest
 from perfkit.analysis import handshake_costs, signature_costs
 from perfkit.errors import PerfkitError
 
+pytestmark = pytest.mark.serial     # measures CPU or rates: `make test` runs it alone, after the parallel part
+
 
 @pytest.fixture(scope="module")
 def costs(go_bin):

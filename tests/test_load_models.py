@@ -11,7 +11,7 @@ import pytest
 from perfkit.cli import main as perfkit_main
 from wordgame_lab import WordgameServer, distributed_load, generator_ceilings, open_wordgame
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]     # rates and ceilings: run alone
 
 
 @pytest.fixture(scope="module")

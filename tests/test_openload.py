@@ -17,6 +17,8 @@ import pytest
 from perfkit.errors import PerfkitError
 from perfkit.lab import WRK_DONE, CpuMeter, bottleneck, open_capacity_search, open_load, plan_workers, wrk_run
 
+pytestmark = pytest.mark.serial     # measures CPU or rates: `make test` runs it alone, after the parallel part
+
 PING = {"name": "ping", "templates": [{"name": "get", "weight": 1, "path": "/"}]}
 
 

@@ -338,8 +338,13 @@ def test_browser_demo_report(built):
 
 
 # ---------------------------------------------------------------- the real notebooks
+# the reports that drive live servers and measure them run alone (`make test`'s serial part)
+LIVE_REPORTS = {"wordgame", "tls-lab"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("report", REPORTS, ids=lambda r: r.name)
+@pytest.mark.parametrize("report", [pytest.param(r, marks=[pytest.mark.serial] if r.name in LIVE_REPORTS else [])
+                                    for r in REPORTS], ids=lambda r: r.name)
 def test_registered_report_builds(report, tmp_path, fleet_dir):
     if not Path(report.notebook).is_file():
         pytest.skip(f"{report.notebook} does not exist yet")

@@ -22,6 +22,8 @@ from perfkit.analysis import (call_count, compare_to_signatures, handshake_cost,
 from perfkit.errors import OptionError
 from perfkit.trace import read_trace
 
+pytestmark = pytest.mark.serial     # measures CPU or rates: `make test` runs it alone, after the parallel part
+
 SRC = Path(__file__).resolve().parent / "tlsgen"
 RSA_PSS, ECDSA = "RSA-PSS signature (private key)", "ECDSA signature"
 Z = 3.29                    # 99.9 %: a single run must not fail one time in twenty

@@ -13,6 +13,8 @@ import tls_lab  # noqa: E402
 from tls_lab import (HostsReport, Scenario, TLSLabError, count_handshake_errors, handshake_error_class,  # noqa: E402
                      read_hosts_report)
 
+pytestmark = pytest.mark.serial     # measures CPU or rates: `make test` runs it alone, after the parallel part
+
 COLS = ["connections", "handshakes_full", "handshakes_resumed", "handshakes_abandoned", "requests_ok",
         "requests_failed"]
 
@@ -92,6 +94,17 @@ def test_scenario_names_and_refusals():
     assert len({g.slug for g in grid}) == len(grid) == 4 * 3 * 2 + 1
 
 
+def test_hosts_for_load_sizes_the_churn_to_the_signature_cost():
+    import pandas as pd
+    sig = pd.DataFrame({"algorithm": ["RSA-PSS", "ECDSA P-256"], "bits": [4096, 256], "ms_per_sign": [4.0, 0.05]})
+    # 2 cores at load 1: 500 signatures/s of 4 ms; a churning host opens 2 connections per 5 s check-in
+    assert tls_lab.hosts_for_load(sig, load=1.0, cores=2, interval_s=5.0) == 1250
+    assert tls_lab.hosts_for_load(sig, load=0.5, cores=2, interval_s=10.0) == 1250
+    assert tls_lab.hosts_for_load(sig, load=1.0, cores=1, key="ecdsa-p256") == 50_000
+    with pytest.raises(TLSLabError, match="must be positive"):
+        tls_lab.hosts_for_load(sig, load=0, cores=2)
+
+
 def test_lab_source_refuses_a_directory_that_is_not_it(tmp_path):
     with pytest.raises(TLSLabError, match="not the TLS lab Go module"):
         tls_lab.lab_source(tmp_path)
@@ -105,13 +118,13 @@ def two_runs(tmp_path_factory, go_bin):
     from perfkit.lab import usable_cores
     out = tmp_path_factory.mktemp("tls-lab")
     # loaded, not saturated: as many hosts (2 requests per check-in every 5 s, a new connection each when
-    # churning) as make RSA-4096 signatures take 30 % of the usable cores at this machine's cost per signature
-    sign_s = tls_lab.sign_ms(signature_costs(bits=(4096,), signs=10), "rsa4096") / 1e3
-    per_host = tls_lab.REQUESTS_PER_CHECKIN / 5.0
-    hosts = int(min(600, max(50, 0.3 * usable_cores(None) / (sign_s * per_host))))
+    # churning) as make RSA-4096 signatures take 45 % of the usable cores at this machine's cost per signature;
+    # a 4 s warm-up lets the churning server through a few GC cycles, which the allocs estimate needs
+    hosts = tls_lab.hosts_for_load(signature_costs(bits=(4096,), signs=10), load=0.45, cores=usable_cores(None))
     churn = Scenario("rsa4096", "churn", 0.0, hosts=hosts, interval_s=5.0)
     keep = Scenario("ecdsa-p256", "keepalive", 0.0, hosts=hosts, interval_s=5.0)
-    return [tls_lab.run_scenario(s, out / s.slug, cpu_seconds=3, trace_seconds=1) for s in (churn, keep)]
+    return [tls_lab.run_scenario(churn, out / churn.slug, cpu_seconds=3, trace_seconds=1, warmup_s=4.0),
+            tls_lab.run_scenario(keep, out / keep.slug, cpu_seconds=3, trace_seconds=1)]
 
 
 @pytest.mark.slow

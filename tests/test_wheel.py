@@ -78,7 +78,9 @@ def venv(tmp_path_factory) -> Venv:
                        capture_output=True, text=True, timeout=CMD_TIMEOUT)
     assert p.returncode == 0, p.stderr
     v = Venv(base / "venv", work)
-    v.run(v.python, "-m", "pip", "install", "-q", f"{pk}[lab]", str(wg), timeout=INSTALL_TIMEOUT)
+    # no byte-compiling of the dependencies (a minute of CPU); the tests import what they use
+    v.run(v.python, "-m", "pip", "install", "-q", "--no-compile", "--disable-pip-version-check", f"{pk}[lab]", str(wg),
+          timeout=INSTALL_TIMEOUT)
     return v
 
 

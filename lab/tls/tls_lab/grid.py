@@ -13,7 +13,7 @@ from .hosts import MODES
 from .scenario import Scenario, ScenarioRun, run_scenario
 from .server import KEY_LABELS, KEY_TYPES
 
-__all__ = ["scenario_grid", "run_grid", "offered_load", "REQUESTS_PER_CHECKIN"]
+__all__ = ["scenario_grid", "run_grid", "offered_load", "hosts_for_load", "REQUESTS_PER_CHECKIN"]
 
 REQUESTS_PER_CHECKIN = 2       # config, then distributed/read (the simulator's check-in)
 
@@ -48,6 +48,18 @@ def run_grid(scenarios: list[Scenario], out_dir: str | Path, *, cpu_seconds: flo
         say(f"[{i}/{len(scenarios)}] {sc.name}: {time.monotonic() - t:.1f} s")
     say(f"{len(scenarios)} scenarios in {time.monotonic() - t0:.0f} s")
     return runs
+
+
+def hosts_for_load(signatures, *, load: float, cores: int, interval_s: float = 5.0, key: str = "rsa4096") -> int:
+    """Hosts whose churning check-ins (a new connection per request) ask for ``load`` × ``cores`` of ``key``
+    signatures at this machine's cost per signature (``perfkit.analysis.signature_costs``): below 1 the
+    server is loaded, above 1 it cannot keep up."""
+    from .binaries import TLSLabError
+    from .estimates import sign_ms
+    if load <= 0 or cores <= 0 or interval_s <= 0:
+        raise TLSLabError("hosts_for_load", f"load, cores and interval_s must be positive, not {load}, {cores}, {interval_s}")
+    connections_per_host_s = REQUESTS_PER_CHECKIN / interval_s
+    return max(1, round(load * cores / (sign_ms(signatures, key) / 1e3 * connections_per_host_s)))
 
 
 def offered_load(scenarios: list[Scenario], signatures) -> pd.DataFrame:
