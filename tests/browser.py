@@ -137,7 +137,7 @@ _DECK_SLIDES_JS = """() => Array.from(document.querySelectorAll('.reveal .slides
     return {fit: Number(s.getAttribute('data-pk-fit')), over: over,
             notes: notes ? notes.textContent.trim().length : 0,
             main: !outer || outer.querySelector('section') === s,
-            heading: ((s.querySelector('h1,h2,h3,h4') || {}).textContent || '').replace('\\u00b6', '')};
+            heading: ((s.querySelector('.pk-fit :is(h1,h2,h3,h4)') || {}).textContent || '').replace('\\u00b6', '')};
   })"""
 
 

@@ -130,7 +130,7 @@ def test_chaos_abandon_soak(chaos):
 def test_chaos_kill9_and_restart(chaos):
     df, o = _get(chaos, "kill9_under_load")
     assert o["errors"] > 0 and len(df) > 50 and o["game_lost_after_restart"]
-    assert o["first_success_after_ready_s"] <= 2.01
+    assert 0 <= o["first_success_after_ready_s"] <= 2.01
     # the errors counted from the kill on, plus at most one request in flight per player (4) at the kill
     assert 0 <= (~df["ok"]).sum() - o["errors"] <= 4
 
