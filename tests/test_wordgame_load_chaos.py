@@ -12,7 +12,7 @@ from perfkit.errors import PerfkitError
 from perfkit.lab import ChaosResult, run_locust
 from wordgame_lab import WordgameServer, run_all_chaos, run_load
 
-pytestmark = pytest.mark.slow     # make check leaves these out
+pytestmark = [pytest.mark.slow, pytest.mark.serial]     # make check leaves these out; latency claims: run alone
 
 EXPERIMENTS = ("latency_injection", "fault_injection", "cpu_starvation", "abandon_soak", "kill9_under_load",
                "sigterm_under_load")
