@@ -387,7 +387,7 @@ def _check_deck(deck, pdf):
             idx = p.evaluate("""() => { const f = document.querySelector('.reveal .pk-flame');
                 return Reveal.getIndices(f.closest('section')); }""")
             p.evaluate(f"Reveal.slide({idx['h']}, {idx.get('v') or 0})")
-            g = p.locator(".reveal section.present .pk-flame").first
+            g = p.locator(".reveal section.present:not(.stack) .pk-flame").first
             assert g.get_attribute("data-zoom") == "-1"
             g.locator("svg.pk-frame > rect").nth(3).click(timeout=90000)
             assert g.get_attribute("data-zoom") != "-1"
