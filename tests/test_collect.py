@@ -90,3 +90,20 @@ def test_collect_cli(server, tmp_path):
     r = subprocess.run([sys.executable, "-m", "perfkit", "collect", server.url, "-o", str(tmp_path / "y")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and r.stderr.startswith("perfkit: error: ")
+
+
+def _gc_count(server) -> float:
+    text = urllib.request.urlopen(server.admin_url + "/metrics", timeout=5).read().decode()
+    return next(float(ln.split()[-1]) for ln in text.splitlines() if ln.startswith("go_gc_duration_seconds_count"))
+
+
+def test_collect_gc_makes_the_heap_snapshot_current(tmp_path):
+    # GOGC=off: the server collects only when asked, so every completed cycle is one that collect asked for
+    with WordgameServer(env={"GOGC": "off"}) as quiet:
+        before = _gc_count(quiet)
+        for i in range(3):
+            perfkit.collect(quiet.admin_url, tmp_path / f"gc{i}", steps=("heap",), gc=True, progress=False)
+        forced = _gc_count(quiet)
+        for i in range(3):
+            perfkit.collect(quiet.admin_url, tmp_path / f"plain{i}", steps=("heap",), progress=False)
+        assert forced - before == 3 and _gc_count(quiet) == forced

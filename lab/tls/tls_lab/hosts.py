@@ -85,11 +85,11 @@ def read_hosts_report(path: str | Path) -> HostsReport:
 class HostSimulator:
     """``hostsim`` as a child process, against a server on loopback: :meth:`start`, then :meth:`wait`
     for its :class:`HostsReport` (or :meth:`finish` to end it early). The run is bounded by ``duration``
-    (the simulator stops itself)."""
+    (the simulator stops itself). The hosts' first check-ins are spread over ``max(interval, ramp)``."""
 
     def __init__(self, url: str, ca: str | Path, *, hosts: int, interval: float, mode: str = "churn",
-                 handshake_timeout: float = 0.0, duration: float = 10.0, jitter: float = 0.1, retries: int = 3,
-                 request_timeout: float = 5.0, seed: int = 1, taskset: str | None = None,
+                 handshake_timeout: float = 0.0, duration: float = 10.0, jitter: float = 0.1, ramp: float = 0.0,
+                 retries: int = 3, request_timeout: float = 5.0, seed: int = 1, taskset: str | None = None,
                  binary: str | Path | None = None):
         if host_port(url)[0] not in LOOPBACK_HOSTS:
             raise TLSLabError(url, "the host simulator only sends traffic to loopback")
@@ -99,7 +99,7 @@ class HostSimulator:
         self.duration = float(duration)
         self.argv = [str(self.binary), "-url", url, "-ca", str(ca), "-hosts", str(hosts), "-interval",
                      f"{interval:g}s", "-mode", mode, "-handshake-timeout", f"{handshake_timeout:g}s",
-                     "-duration", f"{duration:g}s", "-jitter", f"{jitter:g}", "-retries", str(retries),
+                     "-duration", f"{duration:g}s", "-jitter", f"{jitter:g}", "-ramp", f"{ramp:g}s", "-retries", str(retries),
                      "-request-timeout", f"{request_timeout:g}s", "-seed", str(seed)]
         if taskset:
             self.argv = ["taskset", "-c", taskset, *self.argv]

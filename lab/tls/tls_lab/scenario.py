@@ -18,7 +18,7 @@ from .binaries import TLSLabError
 from .hosts import MODE_LABELS, HostSimulator, HostsReport
 from .server import KEY_LABELS, TLSLabServer
 
-__all__ = ["Scenario", "ScenarioRun", "run_scenario"]
+__all__ = ["Scenario", "ScenarioRun", "run_scenario", "RAMP_INTERVALS"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class ScenarioRun:
     windows: dict
     handshake_errors: dict
     run_s: float
-    warmup_s: float
+    warmup_s: float              # the warm-up's real length
     machine: pd.DataFrame        # t, busy, total: the whole machine's CPU ticks (/proc/stat) every 100 ms
 
     def machine_busy(self, step: str = "profile") -> float:
@@ -92,24 +92,20 @@ class ScenarioRun:
         return out.rename({"cpu_seconds": "cores"})
 
     def heap_profile_span(self) -> tuple[float, float]:
-        """The unix times the allocs profile can describe: Go publishes heap profiles at the end of a GC
-        cycle and they may be up to two cycles old, so from the second-to-last GC before the snapshot to
-        the last (the counters file records completed cycles every 100 ms)."""
-        t_snap = self.windows["allocs"][0]
-        c = self.counters[self.counters["t"] <= t_snap]
-        if c.empty:
-            return self.hosts.started_unix, t_snap
-        last = c["gc_cycles"].iloc[-1]
-        # a cycle's end lies between the last line before its count went up and the first line after
-        ends = c["t"][c["gc_cycles"].diff() > 0]
-        prev = c["t"][(c["gc_cycles"].diff() > 0) & (c["gc_cycles"] < last)]
-        hi = float(ends.iloc[-1]) if len(ends) else t_snap
-        lo = float(prev.iloc[-1]) if len(prev) else self.hosts.started_unix
-        return lo - 0.1, hi
+        """The unix times the allocs profile can describe. The lab collects with ``gc``: the server ran a
+        garbage collection for the heap snapshot, which publishes the profile as of that collection, so
+        from the heap request to the allocs answer (a GC of the server's own in between can only make the
+        allocs profile newer). (Without it, Go publishes heap profiles at the end of a GC
+        cycle and they may be up to two cycles old.)"""
+        return self.windows["heap_gc"][0] - 0.1, self.windows["allocs"][1]
 
     def host_rates(self, step: str = "trace") -> pd.Series:
         """The simulated hosts' counts per second over a window."""
         return self.hosts.rates(*self.window(step))
+
+
+RAMP_INTERVALS = 2.0        # reusing hosts make their first connections over this many check-in intervals
+WARMUP_MARGIN_S = 15.0      # a reusing warm-up's bound past its ramp and one interval
 
 
 def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float = 4.0, trace_seconds: float = 1.0,
@@ -117,14 +113,20 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
                  hosts_cpus: str | None = None, force: bool = False) -> ScenarioRun:
     """Run one scenario and collect its debug archive into ``out_dir`` (new or empty unless ``force``).
 
-    Warm-up: connection-reusing modes wait one check-in interval plus a second, so every host holds a
-    connection or a session ticket before measuring; churn waits 2 s. The simulator is stopped once the
-    archive is in, and its run is bounded anyway (warm-up, collection and a margin).
+    Warm-up (``warmup_s=None``): churn waits 2 s. Connection-reusing modes measure their steady state, so
+    their hosts make their first connections over :data:`RAMP_INTERVALS` check-in intervals (all at once,
+    each first handshake of an overloaded fleet would saturate the server, and with a client timeout set
+    off a retry storm that never settles), and the warm-up lasts until the ramp is over and the server has
+    completed one full handshake per host (bounded: the ramp, one interval and :data:`WARMUP_MARGIN_S`). A number for
+    ``warmup_s`` sleeps that long instead. ``ScenarioRun.warmup_s`` is the warm-up's real length. The
+    simulator is stopped once the archive is in, and its run is bounded anyway.
     """
-    if warmup_s is None:
-        warmup_s = 2.0 if scenario.mode == "churn" else scenario.interval_s + 1.0
+    reuse = scenario.mode != "churn"
+    ramp = RAMP_INTERVALS * scenario.interval_s if reuse else 0.0
+    bound = (ramp + scenario.interval_s + WARMUP_MARGIN_S) if reuse and warmup_s is None else (
+        2.0 if warmup_s is None else warmup_s)
     out = Path(out_dir)
-    budget = warmup_s + cpu_seconds + trace_seconds + 30.0
+    budget = bound + cpu_seconds + trace_seconds + 30.0
     started = time.time()
     server = TLSLabServer(scenario.key, tickets=scenario.tickets, gomaxprocs=gomaxprocs, taskset=server_cpus)
     server.start()
@@ -141,19 +143,26 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
     sampler.start()
     try:
         sim = HostSimulator(server.url, server.cert_path, hosts=scenario.hosts, interval=scenario.interval_s,
-                            mode=scenario.mode, handshake_timeout=scenario.timeout_s, duration=budget,
+                            mode=scenario.mode, handshake_timeout=scenario.timeout_s, duration=budget, ramp=ramp,
                             taskset=hosts_cpus)
         sim.start()
         try:
-            time.sleep(warmup_s)
+            warmed = time.monotonic()
+            if reuse and warmup_s is None:
+                _wait_for_first_handshakes(server, scenario.hosts, ramp, bound)
+            else:
+                time.sleep(bound)
+            warmed = time.monotonic() - warmed
 
             def progress(msg: str) -> None:
-                for name in ("trace (", "allocs"):
+                if "] heap ..." in msg:
+                    done["heap_asked"] = time.time()
+                for name in ("trace (", "allocs", "heap"):
                     if f"] {name}" in msg and not msg.endswith("..."):
                         done[name.split(" ")[0]] = time.time()
-            try:
+            try:       # gc: the heap and allocs profiles describe the end of the warm-up, not an older GC
                 archive = perfkit.collect(server.admin_url + "/debug/pprof", out, cpu_seconds=cpu_seconds,
-                                          trace_seconds=trace_seconds, force=force, progress=progress)
+                                          trace_seconds=trace_seconds, force=force, progress=progress, gc=True)
             except PerfkitError as e:
                 raise TLSLabError(scenario.name, f"collecting the debug archive failed: {e}") from None
             hosts = sim.finish()
@@ -163,15 +172,27 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
         server.stop()
         stop.set()
         sampler.join(5)
-    if archive.trace is None or "trace" not in done or "allocs" not in done or not archive.cpu.time_nanos:
+    if archive.trace is None or {"trace", "allocs", "heap"} - done.keys() or not archive.cpu.time_nanos:
         raise TLSLabError(out, "the archive lacks its CPU profile or trace: " + "; ".join(archive.problems))
     trace_s = perfkit.read_trace(archive.trace).duration_ns / 1e9
     p0 = archive.cpu.time_nanos / 1e9
     windows = {"profile": (p0, p0 + archive.cpu.duration_seconds), "trace": (done["trace"] - trace_s, done["trace"]),
-               "allocs": (done["allocs"], done["allocs"])}
+               "allocs": (done["allocs"], done["allocs"]), "heap_gc": (done["heap_asked"], done["heap"])}
     if len(server.counters) < 2:
         raise TLSLabError(scenario.name, "the server's counters file has fewer than two lines")
     return ScenarioRun(scenario=scenario, archive_path=out, archive=archive, hosts=hosts, counters=server.counters,
                        windows=windows,
                        handshake_errors=dict(server.handshake_errors), run_s=time.time() - started,
-                       warmup_s=warmup_s, machine=pd.DataFrame(samples, columns=["t", "busy", "total"]))
+                       warmup_s=warmed, machine=pd.DataFrame(samples, columns=["t", "busy", "total"]))
+
+
+def _wait_for_first_handshakes(server: TLSLabServer, hosts: int, ramp_s: float, bound_s: float) -> None:
+    """Until the ramp is over (every host has begun), the server has completed ``hosts`` full handshakes
+    (each host's first connection) and one more second has passed; at most ``bound_s``."""
+    deadline = time.monotonic() + bound_s
+    time.sleep(min(ramp_s, bound_s))
+    while time.monotonic() < deadline:
+        if server.latest_counters().get("handshakes_full", 0) >= hosts:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            return
+        time.sleep(0.1)

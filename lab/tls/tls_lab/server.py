@@ -91,6 +91,21 @@ class TLSLabServer(GoServer):
             raise TLSLabError(self.binary, "the server did not write its certificate")
         return self
 
+    def latest_counters(self) -> dict:
+        """The counters file's newest complete line while the server runs ({} before the first): a line
+        still being written is passed over."""
+        try:
+            lines = self.counters_path.read_bytes().splitlines(keepends=True) if self.counters_path else []
+        except OSError:
+            return {}
+        for line in reversed(lines):
+            if line.endswith(b"\n"):
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    return {}
+        return {}
+
     @property
     def handshake_errors(self) -> Counter:
         return count_handshake_errors(self.output())

@@ -180,7 +180,7 @@ def cmd_export(a) -> int:
 
 def cmd_collect(a) -> int:
     arch = collect(a.url, a.output, cpu_seconds=a.seconds, trace_seconds=a.trace_seconds, timeout=a.timeout,
-                   force=a.force)
+                   force=a.force, gc=a.gc)
     return 1 if arch.errors else 0
 
 
@@ -235,4 +235,6 @@ def add_profile_commands(sub) -> None:
     sp.add_argument("--trace-seconds", type=float, default=1, help="execution trace duration (default 1)")
     sp.add_argument("--timeout", type=float, default=30, help="per-request timeout beyond the recording time")
     sp.add_argument("--force", action="store_true", help="write into a non-empty directory")
+    sp.add_argument("--gc", action="store_true",
+                    help="garbage-collect before the heap snapshot, so heap and allocs describe now, not the last GC")
     sp.set_defaults(func=cmd_collect)

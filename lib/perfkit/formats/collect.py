@@ -70,8 +70,12 @@ def _get(url: str, timeout: float) -> bytes:
 
 def collect(url: str, out_dir: str | os.PathLike, *, cpu_seconds: float = 10, trace_seconds: float = 1,
             timeout: float = 30, force: bool = False, progress: Callable[[str], None] | bool | None = None,
-            steps: tuple[str, ...] | None = None) -> DebugArchive:
+            steps: tuple[str, ...] | None = None, gc: bool = False) -> DebugArchive:
     """Pull a debug archive into ``out_dir`` and load it.
+
+    ``gc``: ask the server for a garbage collection before the heap snapshot (``heap?gc=1``), so the heap
+    and allocs profiles describe the moment of collection; by default they are as of the server's last
+    completed GC cycles, which on a quiet server can be seconds or minutes old.
 
     ``progress``: a callable for progress lines, False for none, default stderr.
 
@@ -96,7 +100,7 @@ def collect(url: str, out_dir: str | os.PathLike, *, cpu_seconds: float = 10, tr
     if "goroutine" not in index or "heap" not in index:
         raise CollectError(base + "/", "does not look like a Go net/http/pprof index")
     out.mkdir(parents=True, exist_ok=True)
-    plan = [Step(n, n) for n in SNAPSHOTS] + [
+    plan = [Step(n, "heap?gc=1" if gc and n == "heap" else n) for n in SNAPSHOTS] + [
         Step("profile", f"profile?seconds={cpu_seconds:g}", cpu_seconds),
         Step("trace", f"trace?seconds={trace_seconds:g}", trace_seconds),
         Step("cmdline", "cmdline"),

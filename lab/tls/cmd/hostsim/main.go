@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Hosts, "hosts", 100, "simulated hosts (1..20000)")
 	fs.DurationVar(&cfg.Interval, "interval", 10*time.Second, "check-in interval")
 	fs.Float64Var(&cfg.Jitter, "jitter", 0.1, "check-in jitter, a fraction of the interval")
+	fs.DurationVar(&cfg.Ramp, "ramp", 0, "spread the hosts' first check-ins over this time (at least one interval)")
 	fs.StringVar(&cfg.Mode, "mode", hostsim.KeepAlive, "keepalive|churn|resume")
 	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", 0, "abandon a TLS handshake not done in this time (0 = off)")
 	fs.DurationVar(&cfg.RequestTimeout, "request-timeout", 5*time.Second, "per-request timeout (0 = off)")

@@ -41,6 +41,7 @@ type Config struct {
 	Hosts            int
 	Interval         time.Duration
 	Jitter           float64
+	Ramp             time.Duration // first check-ins spread over max(Interval, Ramp)
 	Mode             string
 	HandshakeTimeout time.Duration // 0 = none
 	RequestTimeout   time.Duration // 0 = none
@@ -61,6 +62,8 @@ func (c *Config) check() error {
 		return errors.New("interval must be > 0")
 	case c.Jitter < 0 || c.Jitter >= 1:
 		return errors.New("jitter must be in [0, 1)")
+	case c.Ramp < 0:
+		return errors.New("ramp must be >= 0")
 	case c.Mode != KeepAlive && c.Mode != Churn && c.Mode != Resume:
 		return fmt.Errorf("mode %q: want keepalive, churn or resume", c.Mode)
 	case c.HandshakeTimeout < 0 || c.RequestTimeout < 0:
@@ -108,6 +111,7 @@ type Report struct {
 	Mode              string   `json:"mode"`
 	Hosts             int      `json:"hosts"`
 	IntervalS         float64  `json:"interval_s"`
+	RampS             float64  `json:"ramp_s"`
 	HandshakeTimeoutS float64  `json:"handshake_timeout_s"`
 	Curves            string   `json:"curves"`
 	StartedUnix       float64  `json:"started_unix"`
@@ -265,7 +269,7 @@ type host struct {
 func (h *host) run(ctx context.Context) {
 	defer h.client.CloseIdleConnections()
 	cfg := h.sim.cfg
-	next := h.sim.start.Add(time.Duration(h.rng.Float64() * float64(cfg.Interval)))
+	next := h.sim.start.Add(time.Duration(h.rng.Float64() * float64(max(cfg.Interval, cfg.Ramp))))
 	for {
 		if !sleepUntil(ctx, next) {
 			return
@@ -381,6 +385,7 @@ func (s *sim) report(elapsed time.Duration) *Report {
 	}
 	return &Report{
 		Mode: s.cfg.Mode, Hosts: s.cfg.Hosts, IntervalS: s.cfg.Interval.Seconds(),
+		RampS:             max(s.cfg.Interval, s.cfg.Ramp).Seconds(),
 		HandshakeTimeoutS: s.cfg.HandshakeTimeout.Seconds(), Curves: s.cfg.Curves,
 		StartedUnix: unix(s.start), DurationS: math.Round(elapsed.Seconds()*1000) / 1000,
 		Totals: Totals{

@@ -298,12 +298,32 @@ func TestConfigChecked(t *testing.T) {
 		"hosts 0": func(c *Config) { c.Hosts = 0 }, "hosts big": func(c *Config) { c.Hosts = MaxHosts + 1 },
 		"mode": func(c *Config) { c.Mode = "h2" }, "duration": func(c *Config) { c.Duration = 11 * time.Minute },
 		"curves": func(c *Config) { c.Curves = "p256" }, "jitter": func(c *Config) { c.Jitter = 1 },
-		"bucket": func(c *Config) { c.Bucket = 0 },
+		"bucket": func(c *Config) { c.Bucket = 0 }, "ramp": func(c *Config) { c.Ramp = -time.Second },
 	} {
 		c := good
 		mut(&c)
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// With a ramp, the hosts' first check-ins spread over it instead of over one interval.
+func TestRampSpreadsFirstCheckins(t *testing.T) {
+	l := startServer(t, true)
+	const hosts = 20
+	cfg := l.config(KeepAlive, hosts)
+	cfg.Ramp = time.Second
+	r := run(t, cfg)
+	checkBasics(t, r, hosts)
+	early := int64(0) // connections in the first 200 ms: uniform over 1 s gives about 4 of 20
+	for _, row := range r.Timeline.Rows[:2] {
+		early += row[colConnections]
+	}
+	if early > hosts/2 || r.RampS != 1 {
+		t.Errorf("%d of %d hosts connected in the first 200 ms of a 1 s ramp (ramp_s %v)", early, hosts, r.RampS)
+	}
+	if r.Totals.Connections < hosts*3/4 {
+		t.Errorf("only %d of %d hosts connected within 1.2 s", r.Totals.Connections, hosts)
 	}
 }
