@@ -18,7 +18,7 @@ from .legacy_text import contention_profile, go_count_profile, heap_profile, thr
 _TEXT_PARSERS = (heap_profile, go_count_profile, thread_profile, contention_profile, java_profile)
 
 
-def parse_legacy(data: bytes, source: str) -> Profile | None:
+def read_legacy_profile(data: bytes, source: str) -> Profile | None:
     """The profile in a legacy format, None when the bytes are in none of them.
 
     Raises ProfileError when a format recognises the file but its content is malformed.
@@ -79,7 +79,7 @@ def _looks_like(data: bytes) -> tuple[str, str]:
     if _GOROUTINE_DUMP.match(first):
         return ("a goroutine dump (goroutine?debug=2 or a crash/SIGQUIT traceback), which has no counts",
                 "fetch goroutine?debug=1 or debug=0 for a profile, or read the dump with "
-                "perfkit.formats.goroutine_text.parse_goroutines")
+                "perfkit.parse_goroutines")
     printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in head)
     if head and printable >= 0.95 * len(head):
         return (f"text in no known profile format (first line {first[:60]!r})",

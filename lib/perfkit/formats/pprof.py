@@ -14,7 +14,7 @@ from ..errors import EmptyProfileError, ProfileError
 from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
-from .legacy import describe_unknown, parse_legacy
+from .legacy import describe_unknown, read_legacy_profile
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -98,7 +98,7 @@ def _decode_legacy(data: bytes, source: str, proto_error: ProfileError) -> Profi
     raw = maybe_gunzip(data, source)       # a gzip error was the proto decoder's error already
     if not raw:
         raise proto_error
-    prof = parse_legacy(raw, source)
+    prof = read_legacy_profile(raw, source)
     if prof is not None:
         return prof
     if isinstance(proto_error, _NotProto):
