@@ -96,12 +96,14 @@ def test_json_file(tmp_path):
 
 
 def test_text_file(tmp_path):
-    # what /debug/pprof/goroutine?debug=1 returns instead of profile.proto
-    text = ("goroutine profile: total 2\n1 @ 0x43a1b6 0x4091a5\n"
+    # what /debug/pprof/goroutine?debug=1 returns: read like go tool pprof (tests/test_legacy_oracle.py)
+    text = ("goroutine profile: total 2\n2 @ 0x43a1b6 0x4091a5\n"
             "#\t0x43a1b5\truntime.gopark+0xd5\t/usr/local/go/src/runtime/proc.go:363\n")
-    path = B.write(tmp_path / "goroutine.txt", text)
+    assert perfkit.read_profile(B.write(tmp_path / "goroutine.txt", text)).total() == 2
+    # text in no profile format is refused, naming what it looks like
+    path = B.write(tmp_path / "notes.txt", "hello\nthis is not a profile\n")
     e = _raises(perfkit.ProfileError, perfkit.read_profile, path)
-    _says(e, str(path), "not a profile.proto")
+    _says(e, str(path), "not a profile.proto", "text in no known profile format")
 
 
 def test_empty_file(tmp_path):

@@ -13,6 +13,7 @@ from .errors import (ArchiveError, EmptyProfileError, OptionError, PerfkitError,
 from .formats.archive import DebugArchive, load_archive
 from .formats.collect import CollectError, collect
 from .formats.goroutine_text import parse_crash, parse_goroutines
+from .formats.legacy_text import memstats
 from .formats.pprof import decode_profile, encode_profile, read_profile, write_profile
 from .formats.runtime_trace import TraceFile, detect_trace, read_trace
 from .metrics import Scraper, histogram_quantile, increase, rate, sum_by
@@ -66,7 +67,7 @@ __all__ = [
     # model
     "Profile", "ValueType", "Filters", "apply_filters", "merge", "ProfileBuilder", "Trace",
     # formats
-    "read_profile", "decode_profile", "encode_profile", "write_profile", "load_archive", "DebugArchive",
+    "read_profile", "decode_profile", "encode_profile", "write_profile", "memstats", "load_archive", "DebugArchive",
     "collect", "read_trace", "detect_trace", "TraceFile", "parse_goroutines", "parse_crash", "goroutines_frame",
     # views
     "top", "peek", "edges", "call_tree", "sample_stacks", "diff", "goroutine_groups", "cores_used", "per_second",

@@ -14,6 +14,7 @@ from ..errors import EmptyProfileError, ProfileError
 from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
+from .legacy import describe_unknown, read_legacy_profile
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -53,14 +54,27 @@ def read_profile(path: str | os.PathLike, *, allow_empty: bool = False) -> Profi
 
 
 def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = False) -> Profile:
-    from ..proto import profile_pb2
-    from google.protobuf.message import DecodeError
-
+    """Decode a profile from bytes (gzip or raw), whatever its format: profile.proto, or one of the text
+    and legacy formats go tool pprof reads (``perfkit.formats.legacy``), recognised by content.
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ProfileError(source, f"expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if not data:
         raise ProfileError(source, "empty file")
+    try:
+        prof = _decode_proto(data, source)
+    except ProfileError as proto_error:    # as in pprof: what is no profile.proto may be a legacy profile
+        prof = _decode_legacy(data, source, proto_error)
+    if prof.is_empty and not allow_empty:
+        raise EmptyProfileError(source, "profile has zero samples (pass allow_empty=True to load it anyway)")
+    return prof
+
+
+def _decode_proto(data: bytes, source: str) -> Profile:
+    from ..proto import profile_pb2
+    from google.protobuf.message import DecodeError
+
     box = [maybe_gunzip(data, source)]       # held in a list so it can be freed early
     if not box[0]:
         raise ProfileError(source, "gzip stream holds no data")
@@ -68,15 +82,28 @@ def decode_profile(data: bytes, source: str = "<bytes>", *, allow_empty: bool = 
     try:
         msg.ParseFromString(box.pop())
     except DecodeError as e:
-        raise ProfileError(source, f"not a profile.proto message ({e})") from None
+        raise _NotProto(source, f"not a profile.proto message ({e})") from None
     except Exception as e:  # protobuf runtimes differ in what they raise
-        raise ProfileError(source, f"not a profile.proto message ({type(e).__name__}: {e})") from None
+        raise _NotProto(source, f"not a profile.proto message ({type(e).__name__}: {e})") from None
     box.append(msg)
     del msg
-    prof = prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
-    if prof.is_empty and not allow_empty:
-        raise EmptyProfileError(source, "profile has zero samples (pass allow_empty=True to load it anyway)")
-    return prof
+    return prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
+
+
+class _NotProto(ProfileError):
+    """The bytes are no protobuf message at all."""
+
+
+def _decode_legacy(data: bytes, source: str, proto_error: ProfileError) -> Profile:
+    raw = maybe_gunzip(data, source)       # a gzip error was the proto decoder's error already
+    if not raw:
+        raise proto_error
+    prof = read_legacy_profile(raw, source)
+    if prof is not None:
+        return prof
+    if isinstance(proto_error, _NotProto):
+        raise ProfileError(source, describe_unknown(raw, data.startswith(GZIP_MAGIC))) from None
+    raise proto_error                       # a damaged profile.proto: its own error says more
 
 
 class _Strings:

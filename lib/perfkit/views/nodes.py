@@ -11,7 +11,7 @@ from ..errors import OptionError
 from ..model.frames import package_of
 from ..model.profile import FrameLines, Profile
 
-GRANULARITIES = ("functions", "files", "lines", "packages")
+GRANULARITIES = ("functions", "files", "lines", "packages", "addresses")
 
 # a Go package path ends at the first '.' after the last '/'
 def _clean(path: str) -> str:
@@ -63,6 +63,8 @@ def node_table(p: Profile, granularity: str = "functions") -> NodeTable:
     elif granularity == "files":
         uniq, inv = np.unique(ffile.astype(str), return_inverse=True) if nlines else (np.array([], str), np.zeros(0, int))
         key = np.array([_clean(u) for u in uniq], object)[inv] if nlines else np.zeros(0, object)
+    elif granularity == "addresses":
+        return _address_nodes(p, fname, ffile, line_loc)
     else:  # lines
         files = np.array([_clean(f) for f in ffile], object)
         key = np.array([f"{n} {f}:{ln}" if (f or ln) else n
@@ -80,3 +82,30 @@ def node_table(p: Profile, granularity: str = "functions") -> NodeTable:
     of_bare = np.full(p.n_locations, -1, np.int64)
     of_bare[bare] = codes[nlines:]
     return NodeTable(np.asarray(names, dtype=object), of_line, of_bare)
+
+
+def _address_nodes(p: Profile, fname: np.ndarray, ffile: np.ndarray, line_loc: np.ndarray) -> NodeTable:
+    """pprof -addresses: one node per (address, line), named like pprof's NodeInfo (hex address first)."""
+    objfile = _objfile_names(p, np.arange(p.n_locations))
+
+    def name(loc: int, fn: str, file: str, line: int, col: int, bare: bool) -> str:
+        parts = [f"{int(p.loc_address[loc]):016x}"] if p.loc_address[loc] else []
+        if fn:
+            parts.append(fn)
+        if not bare and line:
+            parts.append(f"{file}:{line}" + (f":{col}" if col else ""))
+        elif not bare and file:
+            parts.append(file)
+        elif not fn:
+            parts.append(objfile[loc])
+        return " ".join(parts)
+
+    keys = [name(int(loc), fn, _clean(f), int(ln), int(c), False)
+            for loc, fn, f, ln, c in zip(line_loc, fname, ffile, p.line_number, p.line_column)]
+    bare = np.nonzero(p.loc_n_lines == 0)[0]
+    keys += [name(int(loc), "", "", 0, 0, True) for loc in bare]
+    codes, names = pd.factorize(pd.Series(keys, dtype=object), sort=False)
+    nlines = len(line_loc)
+    of_bare = np.full(p.n_locations, -1, np.int64)
+    of_bare[bare] = codes[nlines:]
+    return NodeTable(np.asarray(names, dtype=object), codes[:nlines].astype(np.int64), of_bare)

@@ -1,0 +1,3 @@
+module perfkit.test/gotext
+
+go 1.21
