@@ -52,11 +52,13 @@ class Scenario:
 class ScenarioRun:
     """A finished scenario: the collected ``archive`` (a perfkit DebugArchive), the hosts' ground truth,
     and the server's own ``counters`` (every 100 ms: accepts, handshakes, handshake errors, requests, its
-    CPU seconds). ``windows`` are the seconds the archive describes, from the archive itself: the CPU
-    profile's start and duration, and the trace's duration ending when its last byte arrived; a starved
-    admin listener delays them, never shifts what they cover. ``handshake_errors`` counts the server's
-    ``http: TLS handshake error`` log lines over the whole run by class, the run's end included (when the
-    hosts stop with handshakes in flight); rates come from the counters inside the windows."""
+    CPU seconds). ``windows`` are the seconds the archive describes: the CPU profile from its recorded
+    start for the seconds asked of it (Go's handler samples that long; the duration the profile records
+    also counts the wait of its writer goroutine, seconds on a saturated server), and the trace's duration
+    ending when its last byte arrived; a starved admin listener delays them, never shifts what they
+    cover. ``handshake_errors`` counts the server's ``http: TLS handshake error`` log lines over the whole
+    run by class, the run's end included (when the hosts stop with handshakes in flight); rates come from
+    the counters inside the windows."""
 
     scenario: Scenario
     archive_path: Path
@@ -176,7 +178,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
         raise TLSLabError(out, "the archive lacks its CPU profile or trace: " + "; ".join(archive.problems))
     trace_s = perfkit.read_trace(archive.trace).duration_ns / 1e9
     p0 = archive.cpu.time_nanos / 1e9
-    windows = {"profile": (p0, p0 + archive.cpu.duration_seconds), "trace": (done["trace"] - trace_s, done["trace"]),
+    windows = {"profile": (p0, p0 + cpu_seconds), "trace": (done["trace"] - trace_s, done["trace"]),
                "allocs": (done["allocs"], done["allocs"]), "heap_gc": (done["heap_asked"], done["heap"])}
     if len(server.counters) < 2:
         raise TLSLabError(scenario.name, "the server's counters file has fewer than two lines")

@@ -23,7 +23,7 @@ HANDSHAKE_ERROR = re.compile(r"http: TLS handshake error from (\S+): (.*)$")
 # bytes per sampled allocation: 32× denser than Go's default, so a short run samples enough TLS
 # connections for requests_per_connection to have a usable interval
 MEM_PROFILE_RATE = 16 * 1024
-COUNTER_COLUMNS = ["t", "connections", "handshakes_full", "handshakes_resumed", "errors_eof", "errors_reset",
+COUNTER_COLUMNS = ["t", "connections", "handshakes_full", "handshakes_resumed", "signatures", "errors_eof", "errors_reset",
                    "errors_timeout", "errors_other", "requests", "cpu_seconds", "gc_cycles"]
 
 __all__ = ["read_counters", "COUNTER_COLUMNS", "TLSLabServer", "KEY_TYPES", "KEY_LABELS", "HANDSHAKE_ERROR", "handshake_error_class",
@@ -124,7 +124,7 @@ class TLSLabServer(GoServer):
 
 
 def read_counters(path: str | Path) -> pd.DataFrame:
-    """A ``tlsserver -counters-out`` file: columns t, connections, handshakes_full, handshakes_resumed,
+    """A ``tlsserver -counters-out`` file: columns t, connections, handshakes_full, handshakes_resumed, signatures,
     errors_eof/reset/timeout/other, requests, cpu_seconds. TLSLabError naming the file when unreadable."""
     try:
         rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

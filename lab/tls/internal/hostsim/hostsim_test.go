@@ -247,7 +247,7 @@ func TestReportJSONKeys(t *testing.T) {
 	}
 	want := map[string][]string{
 		"": {"checkin_latency_ms", "curves", "duration_s", "handshake_timeout_s", "hosts", "interval_s",
-			"latency_ms", "mode", "started_unix", "timeline", "totals"},
+			"latency_ms", "mode", "ramp_s", "started_unix", "timeline", "totals"},
 		"totals": {"checkins", "checkins_failed", "connections", "dial_errors", "handshakes_abandoned",
 			"handshakes_failed", "handshakes_full", "handshakes_resumed", "requests", "requests_failed",
 			"requests_ok", "retries"},

@@ -23,6 +23,7 @@ var errorClasses = []string{"eof", "reset", "timeout", "other"}
 type Metrics struct {
 	Accepted, Open         atomic.Int64
 	HandshakeFull, Resumed atomic.Int64
+	Signatures             atomic.Int64    // signatures made with the certificate's key
 	handshakeErrors        [4]atomic.Int64 // indexed like errorClasses
 	mu                     sync.Mutex
 	requests               map[[2]string]int64 // {route, code}
@@ -127,6 +128,8 @@ func (m *Metrics) WriteText(w io.Writer) {
 	head("tlslab_handshakes_total", "counter", "Server TLS handshakes done, by kind (full or resumed).")
 	fmt.Fprintf(&b, "tlslab_handshakes_total{kind=\"full\"} %d\n", m.HandshakeFull.Load())
 	fmt.Fprintf(&b, "tlslab_handshakes_total{kind=\"resumed\"} %d\n", m.Resumed.Load())
+	head("tlslab_signatures_total", "counter", "Signatures made with the certificate's key (one per full handshake the server signed).")
+	fmt.Fprintf(&b, "tlslab_signatures_total %d\n", m.Signatures.Load())
 	head("tlslab_handshake_errors_total", "counter", "Lines 'http: TLS handshake error' in the server's error log, by error class.")
 	for i, c := range errorClasses {
 		fmt.Fprintf(&b, "tlslab_handshake_errors_total{error=%q} %d\n", c, m.handshakeErrors[i].Load())
@@ -170,6 +173,7 @@ type Counters struct {
 	Connections   int64   `json:"connections"`
 	HandshakeFull int64   `json:"handshakes_full"`
 	Resumed       int64   `json:"handshakes_resumed"`
+	Signatures    int64   `json:"signatures"`
 	ErrorsEOF     int64   `json:"errors_eof"`
 	ErrorsReset   int64   `json:"errors_reset"`
 	ErrorsTimeout int64   `json:"errors_timeout"`
@@ -182,7 +186,7 @@ type Counters struct {
 // Counters reads every counter now.
 func (m *Metrics) Counters(now time.Time) Counters {
 	c := Counters{Unix: float64(now.UnixNano()) / 1e9, Connections: m.Accepted.Load(),
-		HandshakeFull: m.HandshakeFull.Load(), Resumed: m.Resumed.Load(),
+		HandshakeFull: m.HandshakeFull.Load(), Resumed: m.Resumed.Load(), Signatures: m.Signatures.Load(),
 		ErrorsEOF: m.handshakeErrors[0].Load(), ErrorsReset: m.handshakeErrors[1].Load(),
 		ErrorsTimeout: m.handshakeErrors[2].Load(), ErrorsOther: m.handshakeErrors[3].Load(),
 		CPUSeconds: cpuSeconds(), GCCycles: gcCycles()}

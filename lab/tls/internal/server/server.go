@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync/atomic"
 	"time"
 
 	"perfkit.local/tlslab/internal/loopback"
@@ -119,6 +121,19 @@ type Server struct {
 	admin   *http.Server
 }
 
+// countingSigner counts the signatures a handshake asks of the key: a handshake
+// abandoned after the server signed still counts here, though never in
+// VerifyConnection.
+type countingSigner struct {
+	crypto.Signer
+	n *atomic.Int64
+}
+
+func (c countingSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	c.n.Add(1)
+	return c.Signer.Sign(r, digest, opts)
+}
+
 // New generates the key and certificate and builds both HTTP servers.
 func New(cfg Config) (*Server, error) {
 	cert, certPEM, err := selfSigned(cfg.Key)
@@ -132,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.ErrorLog = io.Discard
 	}
 	m := newMetrics(cfg.Key, cfg.SessionTickets)
+	cert.PrivateKey = countingSigner{cert.PrivateKey.(crypto.Signer), &m.Signatures}
 	s := &Server{Metrics: m, CertPEM: certPEM}
 	s.TLS = &tls.Config{
 		Certificates:           []tls.Certificate{cert},

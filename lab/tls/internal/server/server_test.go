@@ -240,6 +240,10 @@ func TestResumedHandshakesCounted(t *testing.T) {
 				t.Errorf("full=%v resumed=%v (client saw %d resumed), want full=%v resumed=%v",
 					full, res, resumed, tc.wantFull, tc.wantResu)
 			}
+			// one signature per full handshake, none for a resumed one
+			if sig := r.metric(t, "tlslab_signatures_total"); sig != full {
+				t.Errorf("signatures=%v for %v full handshakes", sig, full)
+			}
 		})
 	}
 }
@@ -296,9 +300,12 @@ func TestAbandonedHandshakeLogsEOF(t *testing.T) {
 	if got := len(line.FindAllString(r.log.String(), -1)); got != n {
 		t.Errorf("%d standard EOF lines in the log, want %d:\n%s", got, n, r.log)
 	}
-	// The server signed before it waited: these count as (full) handshakes.
+	// The server signed before it waited: these count as (full) handshakes and signatures.
 	if v := r.metric(t, `tlslab_handshakes_total{kind="full"}`); v != n {
 		t.Errorf("full handshakes = %v, want %d", v, n)
+	}
+	if v := r.metric(t, "tlslab_signatures_total"); v != n {
+		t.Errorf("signatures = %v, want %d", v, n)
 	}
 }
 
