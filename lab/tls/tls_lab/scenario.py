@@ -69,11 +69,10 @@ class ScenarioRun:
     handshake_errors: dict
     run_s: float
     warmup_s: float              # the warm-up's real length
-    machine: pd.DataFrame        # t, busy, total: the machine's CPU ticks (/proc/stat, niced work left out), every 100 ms
+    machine: pd.DataFrame        # t, busy, total: the whole machine's CPU ticks (/proc/stat) every 100 ms
 
     def machine_busy(self, step: str = "profile") -> float:
-        """Share of the whole machine's CPU in use over a window (every process at normal priority: server,
-        hosts, the rest; niced background work yields to them and is left out)."""
+        """Share of the whole machine's CPU in use over a window (every process: server, hosts, the rest)."""
         t0, t1 = self.window(step)
         m = self.machine
         busy, total = (np.interp([t0, t1], m["t"], m[c]) for c in ("busy", "total"))
@@ -139,7 +138,7 @@ def run_scenario(scenario: Scenario, out_dir: str | Path, *, cpu_seconds: float 
 
     def sample_machine() -> None:          # bounded: stops with the scenario, or after 10 minutes
         for _ in range(6000):
-            samples.append((time.time(), *machine_cpu_time(niced=False)))
+            samples.append((time.time(), *machine_cpu_time()))
             if stop.wait(0.1):
                 break
     sampler = threading.Thread(target=sample_machine, daemon=True)

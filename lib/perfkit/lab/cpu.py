@@ -19,13 +19,11 @@ def process_cpu_seconds(pid: int) -> float:
         return float("nan")
 
 
-def machine_cpu_time(*, niced: bool = True) -> tuple[float, float]:
-    """(busy, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat (NaN elsewhere).
-    ``niced=False`` leaves out of busy the time of processes at a lower priority (nice > 0): background work
-    that yields to everything else, so it does not make the machine's other work wait."""
+def machine_cpu_time() -> tuple[float, float]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks, from /proc/stat (NaN elsewhere)."""
     try:
         f = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-        return sum(f) - f[3] - f[4] - (0.0 if niced else f[1]), sum(f)
+        return sum(f) - f[3] - f[4], sum(f)
     except (OSError, IndexError, ValueError):
         return float("nan"), float("nan")
 
