@@ -51,32 +51,40 @@ def java_profile(text: str, source: str) -> Profile:
     return p.to_profile(source, zero_addresses=True)
 
 
-def _header(kind: str, text: str, p: AddressProfile, source: str, what: str) -> str:
+def _take_lines(text: str, take) -> str:
+    """Feed each non-blank line to ``take`` until it returns False; the text from that line on."""
     start = 0
     for raw, nxt in _lines_with_newline(text):
         line = trim(raw)
-        if line:
-            h = _ATTRIBUTE.search(line)
-            if not h:
-                return text[start:]
-            attr, value = trim(h.group(1)), trim(h.group(2))
-            key = f"{kind}/{attr}"
-            if attr == "format":
-                if value != "java":
-                    raise NotThisFormat
-            elif key == "heap/resolution":
-                p.sample_types = [("inuse_objects", "count"), ("inuse_space", value)]
-            elif key == "contention/resolution":
-                p.sample_types = [("contentions", "count"), ("delay", value)]
-            elif key == "contention/sampling period":
-                p.period_type = ("contentions", "count")
-                p.period = _attr_int(value, line, source, what)
-            elif key == "contention/ms since reset":
-                p.duration_nanos = wrap64(_attr_int(value, line, source, what) * 1000 * 1000)
-            else:
-                raise NotThisFormat
+        if line and not take(line):
+            return text[start:]
         start = nxt
     return text[start:]
+
+
+def _header(kind: str, text: str, p: AddressProfile, source: str, what: str) -> str:
+    def take(line: str) -> bool:
+        h = _ATTRIBUTE.search(line)
+        if not h:
+            return False
+        attr, value = trim(h.group(1)), trim(h.group(2))
+        key = f"{kind}/{attr}"
+        if attr == "format":
+            if value != "java":
+                raise NotThisFormat
+        elif key == "heap/resolution":
+            p.sample_types = [("inuse_objects", "count"), ("inuse_space", value)]
+        elif key == "contention/resolution":
+            p.sample_types = [("contentions", "count"), ("delay", value)]
+        elif key == "contention/sampling period":
+            p.period_type = ("contentions", "count")
+            p.period = _attr_int(value, line, source, what)
+        elif key == "contention/ms since reset":
+            p.duration_nanos = wrap64(_attr_int(value, line, source, what) * 1000 * 1000)
+        else:
+            raise NotThisFormat
+        return True
+    return _take_lines(text, take)
 
 
 def _attr_int(value: str, line: str, source: str, what: str) -> int:
@@ -87,29 +95,26 @@ def _attr_int(value: str, line: str, source: str, what: str) -> int:
 
 
 def _samples(kind: str, text: str, p: AddressProfile, source: str, what: str) -> str:
-    start = 0
-    for raw, nxt in _lines_with_newline(text):
-        line = trim(raw)
-        if line:
-            m = _SAMPLE.search(line)
-            if not m:
-                return text[start:]
-            addrs = hex_addresses(m.group(3), source, what)
-            try:
-                count, value = go_int(m.group(2)), go_int(m.group(1))
-            except ValueError:
-                raise ProfileError(source, f"{what}: cannot parse sample {line!r}") from None
-            block = None
-            if kind == "heap":
-                if count == 0:
-                    raise ProfileError(source, f"{what}: sample {line!r} has a zero count")
-                block = go_div(value, count)
-                count, value = scale_heap(count, value, JAVA_HEAP_RATE)
-            elif p.period:
-                count, value = wrap64(count * p.period), wrap64(value * p.period)
-            p.add(addrs, [count, value], block)
-        start = nxt
-    return text[start:]
+    def take(line: str) -> bool:
+        m = _SAMPLE.search(line)
+        if not m:
+            return False
+        addrs = hex_addresses(m.group(3), source, what)
+        try:
+            count, value = go_int(m.group(2)), go_int(m.group(1))
+        except ValueError:
+            raise ProfileError(source, f"{what}: cannot parse sample {line!r}") from None
+        block = None
+        if kind == "heap":
+            if count == 0:
+                raise ProfileError(source, f"{what}: sample {line!r} has a zero count")
+            block = go_div(value, count)
+            count, value = scale_heap(count, value, JAVA_HEAP_RATE)
+        elif p.period:
+            count, value = wrap64(count * p.period), wrap64(value * p.period)
+        p.add(addrs, [count, value], block)
+        return True
+    return _take_lines(text, take)
 
 
 def go_base(path: str) -> str:
