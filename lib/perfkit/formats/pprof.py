@@ -15,6 +15,7 @@ from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
 from .legacy import describe_unknown, read_legacy_profile
+from .protowire import SampleArrays, decode_samples
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -78,6 +79,9 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     box = [maybe_gunzip(data, source)]       # held in a list so it can be freed early
     if not box[0]:
         raise ProfileError(source, "gzip stream holds no data")
+    fast = _decode_fast(box, source)
+    if fast is not None:
+        return prune_frames(fast)
     msg = profile_pb2.Profile()
     try:
         msg.ParseFromString(box.pop())
@@ -88,6 +92,33 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     box.append(msg)
     del msg
     return prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
+
+
+def _decode_fast(box: list, source: str) -> Profile | None:
+    """The protobuf runtime for the small tables, numpy for the samples (see protowire).
+
+    None when the bytes are not the well-formed profile this path expects: the caller then
+    decodes with the protobuf runtime alone, which reports the exact error.
+    """
+    from ..proto.raw import profile_with_raw_samples
+    msg = profile_with_raw_samples()()
+    try:
+        msg.ParseFromString(box[0])
+    except Exception:   # noqa: BLE001 - the full decoder says what is wrong
+        return None
+    k = len(msg.sample_type)
+    if k == 0:
+        return None
+    raw = msg.sample
+    lens = np.fromiter(map(len, raw), np.int64, len(raw))
+    body = b"".join(raw)
+    del raw, msg.sample[:]
+    arrays = decode_samples(body, lens, k)
+    del body
+    if arrays is None:
+        return None
+    box.pop()
+    return _from_message([msg], source, arrays)
 
 
 class _NotProto(ProfileError):
@@ -165,7 +196,7 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     return out
 
 
-def _from_message(box: list, source: str) -> Profile:
+def _from_message(box: list, source: str, arrays: SampleArrays | None = None) -> Profile:
     m = box.pop()          # the only reference: freed once the samples are extracted
     S = _Strings(m.string_table, source)
     if len(m.sample_type) == 0:
@@ -222,7 +253,10 @@ def _from_message(box: list, source: str) -> Profile:
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
     header = _header(m, S)
-    values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
+    if arrays is None:
+        values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
+    else:
+        values, offsets, stack_locs, labels = _samples_fast(arrays, nloc, loc_sorted, loc_order, S, source)
     del m
     dflt, period_type, period, time_nanos, duration_nanos, comments, drop, keep, doc = header
     return Profile(
@@ -279,6 +313,38 @@ def _samples(samples, k: int, nloc: int, loc_sorted, loc_order, S, source):
                                         referrer="sample")
     labels = _labels(samples, S, source)
     return values, offsets, stack_locs, labels
+
+
+def _loc_index(ids: np.ndarray, nloc: int, loc_sorted, loc_order, source: str) -> np.ndarray:
+    """Location indices of sample location ids (dense 1..n ids need no search)."""
+    dense = bool(nloc) and loc_sorted[0] == 1 and loc_sorted[-1] == nloc
+    if dense and len(ids) and ids.min() >= 1 and ids.max() <= nloc:
+        ids -= np.uint64(1)
+        if bool((loc_order == np.arange(nloc)).all()):
+            return ids
+        return loc_order[ids.astype(np.int64)]
+    return _lookup(ids, loc_sorted, loc_order, "location", source, allow_zero=False, referrer="sample")
+
+
+def _samples_fast(a: SampleArrays, nloc: int, loc_sorted, loc_order, S, source):
+    dtype = np.int32 if nloc < 2**31 else np.int64
+    stack_locs = _loc_index(a.loc_ids, nloc, loc_sorted, loc_order, source).astype(dtype)
+    a.loc_ids = None
+    if not a.label_bytes:
+        return a.values, a.offsets, stack_locs, empty_labels()
+    from ..proto import profile_pb2
+    parsed = []
+    for i, raw in a.label_bytes:
+        try:
+            parsed.append((i, profile_pb2.Label.FromString(raw)))
+        except Exception:   # noqa: BLE001
+            raise ProfileError(source, f"sample {i} has a malformed label") from None
+    key = S.many([lb.key for _, lb in parsed], "label key")
+    sval = S.many([lb.str for _, lb in parsed], "label value")
+    unit = S.many([lb.num_unit for _, lb in parsed], "label unit")
+    labels = pd.DataFrame({"sample": np.array([i for i, _ in parsed], np.int64), "key": key, "str": sval,
+                           "num": np.array([lb.num for _, lb in parsed], np.int64), "num_unit": unit})
+    return a.values, a.offsets, stack_locs, labels
 
 
 def empty_labels() -> pd.DataFrame:
