@@ -159,10 +159,17 @@ def goroutine_creation(t: Trace, by: str = "function", bucket_ns: int = 1_000_00
     if by == "stack":
         key = stk.astype(object)
     else:
-        key = np.asarray([_creator(t, s) for s in stk], dtype=object)
+        key = _creators(t, stk)
     df = pd.DataFrame({"second": sec, "creator": key})
     return df.groupby(["creator", "second"]).size().rename("created").reset_index() \
              .sort_values(["created"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _creators(t: Trace, stacks: np.ndarray) -> np.ndarray:
+    """_creator of each stack id, computed once per distinct stack."""
+    uniq, inv = np.unique(np.asarray(stacks, np.int64), return_inverse=True)
+    names = np.array([_creator(t, int(s)) for s in uniq] + [""], dtype=object)[:len(uniq)]
+    return names[inv.reshape(-1)]
 
 
 def _creator(t: Trace, sid: int) -> str:
@@ -198,7 +205,7 @@ def goroutine_time(t: Trace) -> pd.DataFrame:
         rows[col] = iv.groupby("g")["duration"].sum()
     df = pd.DataFrame(rows).fillna(0).astype(np.int64)
     cr = t.tables.creations
-    creator = pd.Series([_creator(t, s) for s in cr["stack"].to_numpy()], index=cr["g"].to_numpy())
+    creator = pd.Series(_creators(t, cr["stack"].to_numpy()), index=cr["g"].to_numpy())
     creator = creator[~creator.index.duplicated()]
     df["created_by"] = creator.reindex(df.index).fillna("")
     df.index.name = "g"
