@@ -45,7 +45,8 @@ HEADER_LEN = 16
 MAX_BATCH = 64 << 10
 MAX_STRING = 1 << 10
 MAX_FRAMES = 128
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 16 << 20
+_BAD_STEP = 1 << 30
 
 # code: (name, number of varint args after the type byte, min minor version,
 #        index of the main stack arg among post-dt args or -1, string arg indices (post-dt))
@@ -416,8 +417,9 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
     # varint index range of each batch
     vb = np.searchsorted(ends, cstart[:-1])
     ve = np.searchsorted(ends, cstart[1:])
-    st = step[np.minimum(V, 255).astype(np.intp)]
-    # lock-step walk over all batches of the chunk
+    st = step.astype(np.int32)[V.astype(np.uint8)]
+    st[(st == 0) | (V > 255)] = _BAD_STEP             # an unknown event type runs past its batch: found below
+    # lock-step walk over all batches of the chunk, one event per batch per round
     cur, lim = vb.copy(), ve.copy()
     keep = cur < lim
     cur, lim = cur[keep], lim[keep]
@@ -425,26 +427,29 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
     nv = len(V)
     while len(cur):
         found.append(cur)
-        s = st[cur]
-        if not s.all():
-            q = int(cur[np.argmax(s == 0)])
-            r.err(f"unknown event type {int(min(V[q], 2**63))} for go 1.{r.minor} trace",
-                  file_off(int(starts[q])))
-        cur = cur + s
-        over = cur > lim
-        if over.any():
-            q = int((cur - s)[np.argmax(over)])
-            r.err("truncated event: its arguments run past the end of its batch", file_off(int(starts[q])))
-        keep = cur < lim
+        nxt = cur + st[cur]
+        keep = nxt < lim
         if not keep.all():
-            cur, lim = cur[keep], lim[keep]
+            over = nxt > lim
+            if over.any():
+                q = int(cur[np.argmax(over)])
+                if st[q] == _BAD_STEP:
+                    r.err(f"unknown event type {int(min(V[q], 2**63))} for go 1.{r.minor} trace",
+                          file_off(int(starts[q])))
+                r.err("truncated event: its arguments run past the end of its batch", file_off(int(starts[q])))
+            nxt, lim = nxt[keep], lim[keep]
+        cur = nxt
     if not found:
         return
-    pos = np.sort(np.concatenate(found))
+    is_event = np.zeros(nv, bool)          # marking, then one scan: cheaper than sorting
+    is_event[np.concatenate(found)] = True
     del found
+    pos = np.flatnonzero(is_event)
+    del is_event
     typ = V[pos].astype(np.uint8)
     dt = V[np.minimum(pos + 1, nv - 1)]
     nargs = st[pos] - 2          # post-dt args
+    del st
     args = np.zeros((len(pos), 4), np.uint64)
     for k in range(4):
         m = nargs > k
@@ -527,7 +532,7 @@ def _finish_go122(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) 
             args[k, ai] = _remap_sub(args[k, ai], sub_gen, stk_lut)
 
     # ---- scheduling context: forward fill of each M's P and G ----
-    p, g = _context(typ, args, ev_m, ne)
+    p, g = _context(typ, args, b_m, bid, ne)
 
     # ---- CPU samples ----
     if cpu:
@@ -586,12 +591,19 @@ def _remap_sub(col, gen, luts):
     return out
 
 
-def _context(typ, args, ev_m, ne):
+def _among(types: np.ndarray, codes) -> np.ndarray:
+    """types (uint8 event codes) in codes: a table lookup, faster than np.isin."""
+    lut = np.zeros(256, bool)
+    lut[np.asarray(codes, np.intp)] = True
+    return lut[types]
+
+
+def _context(typ, args, b_m, bid, ne):
     """Per event, the P and G of the M that wrote it (before the event takes effect)."""
     if ne == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
-    mu, m_dense = np.unique(ev_m, return_inverse=True)
-    m_dense = m_dense.astype(np.int16 if len(mu) < 32000 else np.int32)
+    mu, b_dense = np.unique(b_m, return_inverse=True)        # per batch: few, not per event
+    m_dense = b_dense.reshape(-1).astype(np.int16 if len(mu) < 32000 else np.int32)[bid]
     order = np.argsort(m_dense, kind="stable")
     T = typ[order]
     A0 = args[order, 0]
@@ -615,11 +627,11 @@ def _context(typ, args, ev_m, ne):
     E = EV
     # G
     status = args[order, 2]
-    is_status = np.isin(T, [E["GoStatus"], E["GoStatusStack"]])
+    is_status = _among(T, [E["GoStatus"], E["GoStatusStack"]])
     own = args[order, 1] == mu[md]
-    g_set = (np.isin(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
+    g_set = (_among(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
              | (is_status & ((status == GO_RUNNING) | ((status == GO_SYSCALL) & own))))
-    g_clear = np.isin(T, [E["GoStop"], E["GoBlock"], E["GoDestroy"], E["GoDestroySyscall"],
+    g_clear = _among(T, [E["GoStop"], E["GoBlock"], E["GoDestroy"], E["GoDestroySyscall"],
                           E["GoSyscallEndBlocked"]])
     gval = np.minimum(A0, np.uint64(2**62)).astype(np.int64)
     g_before = ffill(g_set, gval, g_clear)
@@ -629,10 +641,10 @@ def _context(typ, args, ev_m, ne):
     pval = np.minimum(A0, np.uint64(2**31 - 1)).astype(np.int64) + 1    # +1: 0 means "no P"
     p_before = ffill(p_set, pval, p_clear) - 1
     # the event's own G/P: GoStart & co. name the goroutine they start; ProcStart its P
-    gcol = np.where(np.isin(T, [E["GoStart"], E["GoCreateSyscall"]]), gval, g_before)
+    gcol = np.where(_among(T, [E["GoStart"], E["GoCreateSyscall"]]), gval, g_before)
     pcol = np.where(T == E["ProcStart"], pval - 1, p_before)
     # a goroutine found in a syscall by another M's GoStatus: bind it to that M
-    need = np.flatnonzero((gcol == 0) & np.isin(T, [E["GoSyscallEnd"], E["GoSyscallEndBlocked"],
+    need = np.flatnonzero((gcol == 0) & _among(T, [E["GoSyscallEnd"], E["GoSyscallEndBlocked"],
                                                     E["GoDestroySyscall"]]))
     if len(need):
         st = np.flatnonzero(is_status & (status == GO_SYSCALL))
@@ -656,24 +668,16 @@ def _go122_transitions(t: Trace) -> pd.DataFrame:
     n = len(ty)
     C = EV
     a0 = np.minimum(a[:, 0], np.uint64(2**62)).astype(np.int64)
-    parts = []
+    parts = []           # (event rows, g column, state, reason, stack?, sub)
     status_state = np.array([NOTEXIST, RUNNABLE, RUNNING, SYSCALL, WAITING, NOTEXIST], np.int8)
 
     def push(code, gcol, state, reason="", stack=False, sub=0):
-        k = np.flatnonzero(ty == code) if np.isscalar(code) else np.flatnonzero(np.isin(ty, code))
-        if len(k) == 0:
-            return
-        if isinstance(state, np.ndarray):
-            state = state[k]
-        if isinstance(reason, np.ndarray):
-            reason = reason[k]
-        parts.append(pd.DataFrame({
-            "ts": ts[k], "g": gcol[k], "state": np.asarray(state, np.int8) if not np.isscalar(state) else np.int8(state),
-            "reason": reason, "stack": stk[k] if stack else np.zeros(len(k), np.int64),
-            "ord": k.astype(np.int64) * 4 + sub}))
+        k = np.flatnonzero(ty == code) if np.isscalar(code) else np.flatnonzero(_among(ty, code))
+        if len(k):
+            parts.append((k, gcol, state, reason, stack, sub))
 
     reason_of_a0 = None
-    blk = np.isin(ty, [C["GoStop"], C["GoBlock"]])
+    blk = _among(ty, [C["GoStop"], C["GoBlock"]])
     if blk.any():
         reason_of_a0 = np.full(n, "", dtype=object)
         k = np.flatnonzero(blk)
@@ -697,9 +701,25 @@ def _go122_transitions(t: Trace) -> pd.DataFrame:
     push([C["GoStatus"], C["GoStatusStack"]], a0, st, stack=True)
     if not parts:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
-    df = pd.concat(parts, ignore_index=True)
-    df = df[df["g"].to_numpy() > 0]
-    return df.sort_values("ord", kind="stable").reset_index(drop=True)
+    # one row per (event, part), in event order: build each column once, already sorted
+    ords = np.concatenate([k.astype(np.int64) * 4 + sub for k, _, _, _, _, sub in parts])
+    gs = np.concatenate([gcol[k] for k, gcol, _, _, _, _ in parts])
+    order = np.argsort(ords, kind="stable")
+    order = order[gs[order] > 0]
+    ords, gs = ords[order], gs[order]
+    ks = np.concatenate([k for k, *_ in parts])[order]
+    state = np.concatenate([state[k] if isinstance(state, np.ndarray) else np.full(len(k), state, np.int8)
+                            for k, _, state, _, _, _ in parts]).astype(np.int8)[order]
+    has_stack = np.concatenate([np.full(len(k), stack) for k, _, _, _, stack, _ in parts])[order]
+    stack = np.where(has_stack, stk[ks], 0)
+    plain = all(isinstance(r, str) and r == "" for _, _, _, r, _, _ in parts)
+    if plain:
+        reason = np.full(len(ks), "", dtype=object)
+    else:
+        reason = np.concatenate([r[k] if isinstance(r, np.ndarray) else np.full(len(k), r, dtype=object)
+                                 for k, _, _, r, _, _ in parts])[order]
+    return pd.DataFrame({"ts": ts[ks], "g": gs, "state": state, "reason": reason, "stack": stack, "ord": ords},
+                        copy=False)
 
 
 def _go122_p_events(t: Trace):
@@ -708,11 +728,11 @@ def _go122_p_events(t: Trace):
     start_codes = [C["GoStart"], C["GoSyscallEnd"], C["GoSwitch"], C["GoSwitchDestroy"]]
     stop_codes = [C["GoStop"], C["GoBlock"], C["GoDestroy"], C["GoSyscallBegin"], C["ProcStop"],
                   C["GoSyscallEndBlocked"]]
-    m = np.isin(t.type, start_codes + stop_codes) & (t.p >= 0)
+    m = _among(t.type, start_codes + stop_codes) & (t.p >= 0)
     k = np.flatnonzero(m)
-    is_start = np.isin(t.type[k], start_codes)
+    is_start = _among(t.type[k], start_codes)
     g = t.g[k].copy()
-    sw = np.isin(t.type[k], [C["GoSwitch"], C["GoSwitchDestroy"]])
+    sw = _among(t.type[k], [C["GoSwitch"], C["GoSwitchDestroy"]])
     g[sw] = t.args[k[sw], 0].astype(np.int64)
     return t.p[k].astype(np.int64), t.ts[k], is_start, g
 
