@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TraceError
+from .trace_legacy_fast import decode_events
 from ..model.trace import (FrameTable, NOTEXIST, RUNNABLE, RUNNING, SYSCALL, TableSpec, Trace,
                            WAITING)
 
@@ -66,6 +67,18 @@ HEADER_LEN = 16
 def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace:
     if minor < 11 or minor > 21:
         raise TraceError(source, f"go 1.{minor} trace is outside the supported pre-1.22 range 1.11-1.21", 0)
+    fast = decode_events(data, minor, _DESC, EV, _NARGS, _HAS_STACK, _STARTS_G, _ENDS_G, _G_FROM_ARG, _LOCAL,
+                         _UNTIMED, HEADER_LEN)
+    if fast is not None:
+        a = fast["args"]
+        return _finish_legacy(source, minor, fast["strings"], fast["stacks"], fast["timer_goids"], fast["ticks"],
+                              fast["inline_strings"], fast["ts"], fast["type"], fast["p"], fast["g"],
+                              [np.ascontiguousarray(a[:, k]) for k in range(4)], fast["stack"])
+    return _parse_loop(data, source, minor)
+
+
+def _parse_loop(data: bytes, source: str, minor: int) -> Trace:
+    """The event loop: the reference decoder, and the one that names what is wrong with a bad file."""
     mv = memoryview(data)
     n = len(data)
     off = HEADER_LEN
