@@ -554,7 +554,8 @@ def _finish_go122(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) 
     order = np.lexsort((ts, ev_gen)) if len(ts) else np.zeros(0, np.int64)
     ts = ts[order]
     typ, p, g, stack, ev_m = typ[order], p[order], g[order], stack[order], ev_m[order]
-    args = args[order]
+    for k in range(args.shape[1]):          # column by column: no second copy of the whole table
+        args[:, k] = args[order, k]
     del order
     if len(ts):
         ar = np.arange(len(ts), dtype=np.int64)
@@ -599,55 +600,77 @@ def _among(types: np.ndarray, codes) -> np.ndarray:
 
 
 def _context(typ, args, b_m, bid, ne):
-    """Per event, the P and G of the M that wrote it (before the event takes effect)."""
+    """Per event, the P and G of the M that wrote it (before the event takes effect).
+
+    Memory: int32 positions, and the status/owner comparisons only on the rows they concern.
+    """
     if ne == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
+    ix = np.int32 if ne < 2**31 else np.int64
     mu, b_dense = np.unique(b_m, return_inverse=True)        # per batch: few, not per event
     m_dense = b_dense.reshape(-1).astype(np.int16 if len(mu) < 32000 else np.int32)[bid]
-    order = np.argsort(m_dense, kind="stable")
+    order = np.argsort(m_dense, kind="stable").astype(ix)
     T = typ[order]
-    A0 = args[order, 0]
-    seg_first = np.ones(ne, bool)
     md = m_dense[order]
+    del m_dense
+    seg_first = np.ones(ne, bool)
     seg_first[1:] = md[1:] != md[:-1]
-    seg0 = np.maximum.accumulate(np.where(seg_first, np.arange(ne), 0))
+    seg0 = np.maximum.accumulate(np.where(seg_first, np.arange(ne, dtype=ix), ix(0)))
+    del seg_first
 
     def ffill(setmask, setval, clearmask):
         """value in effect *before* each event, per M."""
-        defined = setmask | clearmask
-        after = np.where(setmask, setval, 0)
-        last = np.where(defined, np.arange(ne), -1)
-        # shift: value before event i = after[last defined j < i]
-        prev = np.empty(ne, np.int64)
+        last = np.where(setmask | clearmask, np.arange(ne, dtype=ix), ix(-1))
+        # shift: value before event i = value set at the last defining j < i, if j is on the same M
+        prev = np.empty(ne, ix)
         prev[0] = -1
-        prev[1:] = np.maximum.accumulate(last)[:-1]
+        np.maximum.accumulate(last[:-1], out=prev[1:])
+        del last
         ok = prev >= seg0
-        return np.where(ok, after[np.maximum(prev, 0)], 0)
+        np.maximum(prev, 0, out=prev)
+        out = np.where(setmask, setval, 0)[prev]
+        out[~ok] = 0
+        return out
+
+    def rows_where(mask):
+        return np.flatnonzero(mask)
 
     E = EV
+    A0 = args[order, 0]
     # G
-    status = args[order, 2]
     is_status = _among(T, [E["GoStatus"], E["GoStatusStack"]])
-    own = args[order, 1] == mu[md]
-    g_set = (_among(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
-             | (is_status & ((status == GO_RUNNING) | ((status == GO_SYSCALL) & own))))
+    st_rows = rows_where(is_status)
+    st_ev = order[st_rows]
+    status = args[st_ev, 2]
+    own = args[st_ev, 1] == mu[md[st_rows]]
+    g_set = _among(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
+    g_set[st_rows[(status == GO_RUNNING) | ((status == GO_SYSCALL) & own)]] = True
     g_clear = _among(T, [E["GoStop"], E["GoBlock"], E["GoDestroy"], E["GoDestroySyscall"],
-                          E["GoSyscallEndBlocked"]])
+                         E["GoSyscallEndBlocked"]])
     gval = np.minimum(A0, np.uint64(2**62)).astype(np.int64)
     g_before = ffill(g_set, gval, g_clear)
+    del g_set, g_clear
     # P
-    p_set = (T == E["ProcStart"]) | ((T == E["ProcStatus"]) & (args[order, 1] == PROC_RUNNING))
-    p_clear = (T == E["ProcStop"]) | ((T == E["ProcSteal"]) & (args[order, 2] == mu[md]))
-    pval = np.minimum(A0, np.uint64(2**31 - 1)).astype(np.int64) + 1    # +1: 0 means "no P"
+    p_set = T == E["ProcStart"]
+    ps_rows = rows_where(T == E["ProcStatus"])
+    p_set[ps_rows[args[order[ps_rows], 1] == PROC_RUNNING]] = True
+    p_clear = T == E["ProcStop"]
+    steal = rows_where(T == E["ProcSteal"])
+    p_clear[steal[args[order[steal], 2] == mu[md[steal]]]] = True
+    pval = np.minimum(A0, np.uint64(2**31 - 1)).astype(np.int32) + np.int32(1)    # +1: 0 means "no P"
+    del A0
     p_before = ffill(p_set, pval, p_clear) - 1
+    del p_set, p_clear
     # the event's own G/P: GoStart & co. name the goroutine they start; ProcStart its P
     gcol = np.where(_among(T, [E["GoStart"], E["GoCreateSyscall"]]), gval, g_before)
+    del g_before
     pcol = np.where(T == E["ProcStart"], pval - 1, p_before)
+    del p_before, pval
     # a goroutine found in a syscall by another M's GoStatus: bind it to that M
     need = np.flatnonzero((gcol == 0) & _among(T, [E["GoSyscallEnd"], E["GoSyscallEndBlocked"],
                                                     E["GoDestroySyscall"]]))
     if len(need):
-        st = np.flatnonzero(is_status & (status == GO_SYSCALL))
+        st = st_rows[status == GO_SYSCALL]
         bind = {int(args[order[i], 1]): int(gval[i]) for i in st}
         for i in need.tolist():
             gcol[i] = bind.get(int(mu[md[i]]), 0)
