@@ -283,10 +283,10 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
         k = np.nonzero(mask)[0]
         if len(k) == 0:
             return
-        parts.append(pd.DataFrame({
-            "ts": ts[k] + dts, "g": gcol[k], "state": np.int8(state),
-            "reason": reason if isinstance(reason, str) else reason[k],
-            "stack": stack[k] if stack is not None else 0, "ord": k * 4 + sub}))
+        parts.append({"ts": ts[k] + dts, "g": gcol[k], "state": np.full(len(k), state, np.int8),
+                      "reason": np.full(len(k), reason, dtype=object) if isinstance(reason, str) else reason[k],
+                      "stack": stack[k] if stack is not None else np.zeros(len(k), np.int64),
+                      "ord": k * 4 + sub})
 
     pre = idx < gi
     post = ~pre
@@ -296,8 +296,9 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
     created_pre -= set(a0[pre & (ty == C["GoStart"])].tolist())
     if created_pre and len(gmp):
         gs = np.fromiter(sorted(created_pre), np.int64)
-        parts.append(pd.DataFrame({"ts": ts[gi], "g": gs, "state": np.int8(RUNNABLE), "reason": "",
-                                   "stack": 0, "ord": gi * 4 - 1}))
+        parts.append({"ts": np.full(len(gs), ts[gi]), "g": gs, "state": np.full(len(gs), RUNNABLE, np.int8),
+                      "reason": np.full(len(gs), "", dtype=object), "stack": np.zeros(len(gs), np.int64),
+                      "ord": np.full(len(gs), gi * 4 - 1, np.int64)})
     emit(pre & (ty == C["GoStart"]), a0, RUNNING, "", None)
     emit(post & (ty == C["GoCreate"]), a0, RUNNABLE, "", stk)
     emit(post & np.isin(ty, [C["GoStart"], C["GoStartLabel"]]), g, RUNNING, "", None)
@@ -330,8 +331,10 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
         emit(m2, g, RUNNING, "", None, dts=1, sub=1)
     if not parts:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
-    df = pd.concat(parts, ignore_index=True)
-    return df.sort_values("ord", kind="stable").reset_index(drop=True)
+    # one column at a time, in event order (a stable sort on ord, as the parts were emitted)
+    order = np.argsort(np.concatenate([q["ord"] for q in parts]), kind="stable")
+    return pd.DataFrame({c: np.concatenate([q[c] for q in parts])[order]
+                         for c in ("ts", "g", "state", "reason", "stack", "ord")}, copy=False)
 
 
 def _legacy_p_events(t: Trace):
