@@ -82,6 +82,8 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     fast = _decode_fast(box, source)
     if fast is not None:
         return prune_frames(fast)
+    if not box:                              # the fast path let go of the bytes: gunzip again
+        box.append(maybe_gunzip(data, source))
     msg = profile_pb2.Profile()
     try:
         msg.ParseFromString(box.pop())
@@ -94,11 +96,17 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     return prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
 
 
+class _Fallback(Exception):
+    """The fast path declines: decode with the protobuf runtime alone."""
+
+
 def _decode_fast(box: list, source: str) -> Profile | None:
     """The protobuf runtime for the small tables, numpy for the samples (see protowire).
 
     None when the bytes are not the well-formed profile this path expects: the caller then
-    decodes with the protobuf runtime alone, which reports the exact error.
+    decodes with the protobuf runtime alone, which reports the exact error. Memory: the bytes
+    and the parsed message (whose arena holds a copy of every sample) are let go of before
+    the samples are decoded.
     """
     from ..proto.raw import profile_with_raw_samples
     msg = profile_with_raw_samples()()
@@ -106,19 +114,16 @@ def _decode_fast(box: list, source: str) -> Profile | None:
         msg.ParseFromString(box[0])
     except Exception:   # noqa: BLE001 - the full decoder says what is wrong
         return None
-    k = len(msg.sample_type)
-    if k == 0:
-        return None
-    raw = msg.sample
-    lens = np.fromiter(map(len, raw), np.int64, len(raw))
-    body = b"".join(raw)
-    del raw, msg.sample[:]
-    arrays = decode_samples(body, lens, k)
-    del body
-    if arrays is None:
+    if len(msg.sample_type) == 0:
         return None
     box.pop()
-    return _from_message([msg], source, arrays)
+    box.append(msg)
+    del msg
+    try:
+        return _from_message(box, source, fast=True)
+    except (ProfileError, _Fallback):        # the full decoder names the problem
+        box.clear()
+        return None
 
 
 class _NotProto(ProfileError):
@@ -196,7 +201,7 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     return out
 
 
-def _from_message(box: list, source: str, arrays: SampleArrays | None = None) -> Profile:
+def _from_message(box: list, source: str, fast: bool = False) -> Profile:
     m = box.pop()          # the only reference: freed once the samples are extracted
     S = _Strings(m.string_table, source)
     if len(m.sample_type) == 0:
@@ -253,11 +258,20 @@ def _from_message(box: list, source: str, arrays: SampleArrays | None = None) ->
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
     header = _header(m, S)
-    if arrays is None:
+    if not fast:
         values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
+        del m
     else:
-        values, offsets, stack_locs, labels = _samples_fast(arrays, nloc, loc_sorted, loc_order, S, source)
-    del m
+        raw = m.sample
+        lens = np.fromiter(map(len, raw), np.int64, len(raw))
+        body = b"".join(raw)
+        del raw, m                    # frees the message's arena: a copy of every sample
+        ids = _IdMap(nloc, loc_sorted, loc_order, source)
+        arrays = decode_samples(body, lens, k, ids)
+        del body
+        if arrays is None:
+            raise _Fallback
+        values, offsets, stack_locs, labels = _samples_fast(arrays, S, source)
     dflt, period_type, period, time_nanos, duration_nanos, comments, drop, keep, doc = header
     return Profile(
         sample_types=sample_types, values=values, stack_offsets=offsets, stack_locs=stack_locs,
@@ -315,21 +329,28 @@ def _samples(samples, k: int, nloc: int, loc_sorted, loc_order, S, source):
     return values, offsets, stack_locs, labels
 
 
-def _loc_index(ids: np.ndarray, nloc: int, loc_sorted, loc_order, source: str) -> np.ndarray:
-    """Location indices of sample location ids (dense 1..n ids need no search)."""
-    dense = bool(nloc) and loc_sorted[0] == 1 and loc_sorted[-1] == nloc
-    if dense and len(ids) and ids.min() >= 1 and ids.max() <= nloc:
-        ids -= np.uint64(1)
-        if bool((loc_order == np.arange(nloc)).all()):
-            return ids
-        return loc_order[ids.astype(np.int64)]
-    return _lookup(ids, loc_sorted, loc_order, "location", source, allow_zero=False, referrer="sample")
+class _IdMap:
+    """Sample location ids -> location indices, chunk by chunk (int32 when the table allows)."""
+
+    def __init__(self, nloc: int, loc_sorted, loc_order, source: str):
+        self.nloc, self.sorted, self.order, self.source = nloc, loc_sorted, loc_order, source
+        self.dtype = np.int32 if nloc < 2**31 else np.int64
+        self.dense = bool(nloc) and loc_sorted[0] == 1 and loc_sorted[-1] == nloc
+        self.identity = self.dense and bool((loc_order == np.arange(nloc)).all())
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        if self.dense and len(ids) and ids.min() >= 1 and ids.max() <= self.nloc:
+            idx = ids.astype(self.dtype)
+            idx -= 1
+            return idx if self.identity else self.order[idx].astype(self.dtype)
+        if not len(ids):
+            return np.zeros(0, self.dtype)
+        return _lookup(ids, self.sorted, self.order, "location", self.source, allow_zero=False,
+                       referrer="sample").astype(self.dtype)
 
 
-def _samples_fast(a: SampleArrays, nloc: int, loc_sorted, loc_order, S, source):
-    dtype = np.int32 if nloc < 2**31 else np.int64
-    stack_locs = _loc_index(a.loc_ids, nloc, loc_sorted, loc_order, source).astype(dtype)
-    a.loc_ids = None
+def _samples_fast(a: SampleArrays, S, source):
+    stack_locs = a.loc_ids
     if not a.label_bytes:
         return a.values, a.offsets, stack_locs, empty_labels()
     from ..proto import profile_pb2

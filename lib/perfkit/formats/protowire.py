@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-CHUNK_BYTES = 8 << 20          # decode this many body bytes at a time (bounds temporary arrays)
+CHUNK_BYTES = 2 << 20          # decode this many body bytes at a time (bounds temporary arrays)
 
 
 @dataclass
 class SampleArrays:
     offsets: np.ndarray        # per sample: offsets into loc_ids (len n + 1)
-    loc_ids: np.ndarray        # uint64 location ids, leaf first
+    loc_ids: np.ndarray        # location ids, leaf first, or what map_ids made of them
     values: np.ndarray         # (n, k) int64
     label_bytes: list          # (sample index, Label message bytes)
 
@@ -158,8 +158,10 @@ def _chunk(b: np.ndarray, bounds: np.ndarray, k: int, base: int):
     return loff, lids, vv.view(np.int64).reshape(n, k), [(i, raw) for i, _, raw in labels]
 
 
-def decode_samples(body: bytes, lens: np.ndarray, k: int) -> SampleArrays | None:
-    """Samples from their message bodies laid end to end (lens: bytes per sample)."""
+def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None) -> SampleArrays | None:
+    """Samples from their message bodies laid end to end (lens: bytes per sample).
+
+    map_ids, applied to each chunk's uint64 location ids, keeps only its (smaller) result."""
     n = len(lens)
     b = np.frombuffer(body, np.uint8)
     ends = np.zeros(n + 1, np.int64)
@@ -175,11 +177,12 @@ def decode_samples(body: bytes, lens: np.ndarray, k: int) -> SampleArrays | None
             return None
         loff, lids, vv, lab = r
         offs.append(loff[1:] + offs[-1][-1])
-        ids.append(lids)
+        ids.append(map_ids(lids) if map_ids is not None else lids)
         vals.append(vv)
         labels.extend(lab)
         a = z
     offsets = np.concatenate(offs)
-    loc_ids = np.concatenate(ids) if ids else np.zeros(0, np.uint64)
+    loc_ids = np.concatenate(ids) if ids else (map_ids(np.zeros(0, np.uint64)) if map_ids else np.zeros(0, np.uint64))
+    del ids
     values = np.concatenate(vals) if vals else np.zeros((0, k), np.int64)
     return SampleArrays(offsets, loc_ids, values, labels)

@@ -50,12 +50,21 @@ class Aggregation:
         w = self.stack_weight
         leaf = self.frames.depth[live] == 0
         flat = int_bincount(nd[leaf], w[st[leaf]], n)
-        # a node counts once per stack: distinct (stack, node) pairs by sorting
-        key = st.astype(np.int64) * n + nd
+        # a node counts once per stack: distinct (stack, node) pairs by sorting (in place: big arrays)
+        key = st.astype(np.int64)
+        del st
+        key *= n
+        key += nd
         key.sort()
         if len(key):
-            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-        cum = int_bincount(key % n, w[key // n], n)
+            first = np.empty(len(key), bool)
+            first[0] = True
+            np.not_equal(key[1:], key[:-1], out=first[1:])
+            key = key[first]
+            del first
+        stack_of = key // n
+        key -= stack_of * n                      # now the node
+        cum = int_bincount(key, w[stack_of], n)
         present = np.zeros(n, bool)
         present[nd] = True
         return flat, cum, present
