@@ -20,7 +20,8 @@ def int_bincount(idx: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     weights = np.asarray(weights)
     if len(weights) == 0:
         return np.zeros(n, np.int64)
-    if float(np.abs(weights.astype(np.float64)).max()) * len(weights) < 2.0 ** 53:   # abs(int64 min) overflows
+    big = max(abs(int(weights.max())), abs(int(weights.min())))     # Python ints: no overflow, no temporaries
+    if big * len(weights) < 2 ** 53:
         return np.rint(np.bincount(idx, weights=weights, minlength=n)).astype(np.int64)
     out = np.zeros(n, np.int64)
     np.add.at(out, idx, weights)
