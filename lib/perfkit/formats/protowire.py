@@ -26,27 +26,36 @@ class SampleArrays:
 
 
 def _varints(b: np.ndarray):
-    """Start byte and value of every varint in b, or None if b does not end on a whole varint."""
+    """Start byte and value of every varint in b, or None if b does not end on a whole varint.
+
+    Positions are int32 (chunks are small); values are uint32 while every varint fits 4 bytes
+    (location ids, most values), else uint64.
+    """
     if len(b) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
+        return np.zeros(0, np.int32), np.zeros(0, np.uint64)
     term = b < 0x80
     if not term[-1]:
         return None
-    ends = np.flatnonzero(term)
+    ends = np.flatnonzero(term).astype(np.int32)
     starts = np.empty_like(ends)
     starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    np.add(ends[:-1], 1, out=starts[1:])
     width = ends - starts
-    width += 1
-    vals = (b[starts] & 0x7F).astype(np.uint64)
-    idx = np.flatnonzero(width > 1)
+    maxw = int(width.max()) + 1
+    if maxw > 10:
+        return None
+    vt = np.uint32 if maxw <= 4 else np.uint64
+    vals = b[starts].astype(vt)
+    vals &= vt(0x7F)
+    idx = np.flatnonzero(width)                     # varints of 2 bytes or more
     j = 1
     while len(idx):                                 # one round per byte of the longest varint
-        if j == 10:
-            return None
-        vals[idx] |= (b[starts[idx] + j] & 0x7F).astype(np.uint64) << np.uint64(7 * j)
-        j += 1
+        part = b[starts[idx] + j].astype(vt)
+        part &= vt(0x7F)
+        part <<= vt(7 * j)
+        vals[idx] |= part
         idx = idx[width[idx] > j]
+        j += 1
     return starts, vals
 
 
@@ -155,7 +164,7 @@ def _chunk(b: np.ndarray, bounds: np.ndarray, k: int, base: int):
     if not bool((np.diff(voff) == k).all()):
         return None                                  # the runtime's decoder names the bad sample
     labels.sort(key=lambda x: (x[0], x[1]))
-    return loff, lids, vv.view(np.int64).reshape(n, k), [(i, raw) for i, _, raw in labels]
+    return loff, lids, vv.astype(np.uint64, copy=False).view(np.int64).reshape(n, k), [(i, raw) for i, _, raw in labels]
 
 
 def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None) -> SampleArrays | None:
