@@ -201,7 +201,7 @@ class TraceTables:
         UNDETERMINED (-1) at its first transition."""
         df = self._spec.transitions(self._trace)
         g, st = df["g"].to_numpy(), df["state"].to_numpy()
-        order = np.argsort(g, kind="stable")     # rows are in event order already
+        order = self._g_order = np.argsort(g, kind="stable")     # rows are in event order already
         prev = np.full(len(g), UNDETERMINED, np.int8)
         if len(g):
             gs, ss = g[order], st[order]
@@ -212,11 +212,16 @@ class TraceTables:
         df.insert(2, "from_state", prev)
         return df
 
+    @property
+    def goroutine_order(self) -> np.ndarray:
+        """Row order of ``transitions`` grouped by goroutine (ascending g), each in event order."""
+        self.transitions
+        return self._g_order
+
     @cached_property
     def transitions_by_goroutine(self) -> pd.DataFrame:
         """The transitions grouped by goroutine (ascending g), each goroutine's in event order."""
-        tr = self.transitions
-        return tr.take(np.argsort(tr["g"].to_numpy(), kind="stable")).reset_index(drop=True)
+        return self.transitions.take(self.goroutine_order).reset_index(drop=True)
 
     @cached_property
     def first_run(self) -> pd.Series:

@@ -53,11 +53,14 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     """Spans a goroutine spent in ``state`` (entered with a reason matching the
     predicate), as `go tool trace -pprof` measures them: g, start, end, duration, stack, reason.
     Spans still open at the end of the trace are left out."""
-    tr = t.tables.transitions_by_goroutine
+    tr = t.tables.transitions
     if len(tr) == 0:
         return pd.DataFrame(columns=["g", "start", "end", "duration", "stack", "reason"])
-    g, st, ts = tr["g"].to_numpy(), tr["state"].to_numpy(), tr["ts"].to_numpy()
-    stk, rs = tr["stack"].to_numpy(), tr["reason"].to_numpy()
+    # grouped by goroutine: numeric columns gathered whole, the reasons only where needed
+    order = t.tables.goroutine_order
+    g, st, ts = tr["g"].to_numpy()[order], tr["state"].to_numpy()[order], tr["ts"].to_numpy()[order]
+    stk = tr["stack"].to_numpy()[order]
+    reasons = tr["reason"].to_numpy()
     n = len(g)
     change = np.ones(n, bool)
     change[1:] = (g[1:] != g[:-1]) | (st[1:] != st[:-1])
@@ -67,7 +70,7 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     if reason is not None:
         # evaluate the predicate once per distinct reason
         cand = np.flatnonzero(sel)
-        codes, uniq = pd.factorize(rs[starts[cand]], use_na_sentinel=False)
+        codes, uniq = pd.factorize(reasons[order[starts[cand]]], use_na_sentinel=False)
         ok = np.fromiter((bool(reason(r)) for r in uniq), bool, len(uniq))
         sel[cand[~ok[codes]]] = False
     s = starts[sel]
@@ -77,7 +80,7 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     closed2 = g[e] == g[s]
     s, e = s[closed2], e[closed2]
     return pd.DataFrame({"g": g[s], "start": ts[s], "end": ts[e], "duration": ts[e] - ts[s],
-                         "stack": stk[s], "reason": rs[s]})
+                         "stack": stk[s], "reason": reasons[order[s]]})
 
 
 BLOCKING_KINDS = {
