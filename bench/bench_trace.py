@@ -155,7 +155,7 @@ def main(argv=None) -> int:
                 print(f"bench_trace[legacy]: SKIP: {skipped[name]}", flush=True)
                 continue
             path = make_trace(str(a.legacy_go), a.out_dir / f"trace-legacy{suffix}.trace", a.min_mb,
-                              seconds if a.smoke else seconds * 8, legacy=True)
+                              seconds if a.smoke else seconds * 9, legacy=True)
             results.append(bench_one(name, str(a.legacy_go), path, a.repeat, a.timeout))
         else:
             path = make_trace(go, a.out_dir / f"trace-current{suffix}.trace", a.min_mb, seconds, legacy=False)
