@@ -237,12 +237,17 @@ def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_st
             c_ts, c_type, c_p, c_g, c_a, c_stk) -> Trace:
     ts = np.frombuffer(c_ts, np.int64).copy()
     typ = np.frombuffer(c_type, np.uint8).copy()
-    args = np.stack([np.frombuffer(a, np.uint64) for a in c_a], axis=1) if len(ts) else np.zeros((0, 4), np.uint64)
+    cols = [np.frombuffer(a, np.uint64) for a in c_a]
     # GoSysExit's real timestamp is its third argument (Go's parser moves it there, then re-sorts)
-    sx = (typ == EV["GoSysExit"]) & (args[:, 2] != 0)
-    ts[sx] = args[sx, 2].astype(np.int64)
+    sx = (typ == EV["GoSysExit"]) & (cols[2] != 0)
+    ts[sx] = cols[2][sx].astype(np.int64)
+    del sx
     order = np.argsort(ts, kind="stable")
-    ts, typ, args = ts[order], typ[order], args[order]
+    ts, typ = ts[order], typ[order]
+    args = np.empty((len(ts), 4), np.uint64)
+    for k in range(4):                       # column by column: one copy of the table, not two
+        args[:, k] = cols[k][order]
+    del cols
     p = np.frombuffer(c_p, np.int64)[order]
     g = np.frombuffer(c_g, np.int64)[order]
     stk = np.frombuffer(c_stk, np.int64)[order]

@@ -164,50 +164,62 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     pos = event_starts(data, typ_ok, ev_string, ev_userlog, ev_batch, header_len)
     b = np.frombuffer(data, np.uint8)
     n = len(b)
+    ix = np.int32 if n < 2**31 else np.int64        # file offsets: int32 halves the per-event arrays
+    pos = pos.astype(ix)
     h = b[pos]
-    typ = (h & 0x3F).astype(np.int64)
-    narg = (h >> 6).astype(np.int64) + 1
-    nxt = np.append(pos[1:], n)
+    typ = h & 0x3F
+    narg = h >> 6                                   # 3: length-prefixed
+    del h
     is_str = typ == ev_string
-    # argument byte ranges
-    a0 = pos + 1
-    a1 = nxt.copy()
-    lp = np.flatnonzero((narg == 4) & ~is_str)
+    # argument byte ranges [a0, a1)
+    a0 = pos + ix(1)
+    a1 = np.empty_like(pos)
+    a1[:-1] = pos[1:]
+    if len(pos):
+        a1[-1] = n
+    lp = np.flatnonzero((narg == 3) & ~is_str)
+    del narg
     ul_msg = {}
     if len(lp):
-        ve = _ends_at(b, pos[lp] + 1)
-        ln = _vals_at(b, pos[lp] + 1)
+        ve = _ends_at(b, pos[lp].astype(np.int64) + 1)
+        ln = _vals_at(b, pos[lp].astype(np.int64) + 1)
         a0[lp] = ve
         a1[lp] = ve + ln
         for i in lp[typ[lp] == ev_userlog].tolist():       # log messages: few
             m, m_end = _uvarint(data, int(a1[i]))
             ul_msg[i] = data[m_end:m_end + m].decode("utf-8", "replace")
-    a0[is_str] = nxt[is_str]
-    a1[is_str] = nxt[is_str]
-    # decode every argument varint at once
-    rlen = a1 - a0
-    if (rlen < 0).any():
+    del lp
+    a0[is_str] = a1[is_str]
+    if bool((a1 < a0).any()):
         raise _Irregular
-    roff = np.zeros(len(pos) + 1, np.int64)
-    np.cumsum(rlen, out=roff[1:])
-    total = int(roff[-1])
-    idx = np.repeat(a0 - roff[:-1], rlen) + np.arange(total, dtype=np.int64)
-    ab = b[idx]
-    del idx
-    nonempty = rlen > 0
-    if total and not bool((ab[roff[1:][nonempty] - 1] < 0x80).all()):
+    # the argument bytes, picked with a byte mask (ranges are disjoint and in order)
+    mark = np.zeros(n + 1, np.int8)
+    mark[a0] += 1
+    mark[a1] -= 1
+    nonempty = a1 > a0
+    if bool((b[a1[nonempty] - 1] >= 0x80).any()):
         raise _Irregular                       # a varint runs past its argument block
-    term = ab < 0x80
-    ends = np.flatnonzero(term)
+    # per event: the number of argument varints = terminators in its range
+    term_all = b < 0x80
+    cterm = np.zeros(n + 1, np.int64 if n >= 2**31 else np.int32)
+    inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
+    del mark
+    np.cumsum(term_all & inside, out=cterm[1:])
+    ecount = (cterm[a1] - cterm[a0]).astype(np.int32)
+    del cterm, a0, a1, term_all
+    ab = b[inside]
+    del inside
+    ends = np.flatnonzero(ab < 0x80).astype(ix)
     vstart = np.empty_like(ends)
     if len(ends):
         vstart[0] = 0
         vstart[1:] = ends[:-1] + 1
-    width = ends - vstart + 1
-    if len(width) and int(width.max()) > 10:
+    width = ends - vstart
+    del ends
+    if len(width) and int(width.max()) >= 10:
         raise _Irregular
     vals = (ab[vstart] & 0x7F).astype(np.uint64)
-    act = np.flatnonzero(width > 1)
+    act = np.flatnonzero(width)
     for j in range(1, 10):
         if not len(act):
             break
@@ -215,14 +227,10 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
         if j == 9 and bool((byte > 1).any()):
             raise _Irregular
         vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
-        act = act[width[act] > j + 1]
-    del ab, term, vstart, width
-    # varints per event
-    ecount = np.searchsorted(ends, roff[1:] - 1, side="right") - np.searchsorted(ends, roff[:-1], side="left")
-    ecount[~nonempty] = 0
+        act = act[width[act] > j]
+    del ab, vstart, width, act
     voff = np.zeros(len(pos) + 1, np.int64)
     np.cumsum(ecount, out=voff[1:])
-    del ends
 
     def arg(k, rows):                          # k-th raw argument of events `rows` (0 if absent)
         ok = ecount[rows] > k
@@ -252,7 +260,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
         raise _Irregular
     # batches: each event's P and the batch's base time
     is_batch = typ == ev_batch
-    bi = np.cumsum(is_batch) - 1                # batch of each event (-1: before the first)
+    bi = np.cumsum(is_batch, dtype=np.int32) - np.int32(1)     # batch of each event (-1: before the first)
     brow = np.flatnonzero(is_batch)
     pid = arg(0, brow)
     if bool(((pid != np.uint64(MAX_U64)) & (pid > np.uint64(0x7FFFFFFF))).any()):
@@ -273,20 +281,28 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     untimed_mask[list(untimed)] = True
     is_cpu = typ == ev_cpu
     timed = ~untimed_mask[typ] & ~is_str & ~is_stack & ~is_cpu & ~pre
-    tr = np.flatnonzero(timed)
+    tr = np.flatnonzero(timed).astype(ix)
+    del timed, is_batch, is_str, checked, want
     delta = arg(0, tr)
     if len(tr) and float(delta.max()) >= 2.0 ** 62:
         raise _Irregular
     tb = bi[tr]
-    cs = np.cumsum(delta.astype(np.int64))
+    delta = delta.astype(np.int64)
+    cs = np.cumsum(delta)
     first = np.ones(len(tr), bool)
     first[1:] = tb[1:] != tb[:-1]
-    seg0 = np.maximum.accumulate(np.where(first, np.arange(len(tr)), 0)) if len(tr) else np.zeros(0, np.int64)
-    within = cs - (cs[seg0] - delta.astype(np.int64)[seg0]) if len(tr) else cs
+    seg0 = np.maximum.accumulate(np.where(first, np.arange(len(tr), dtype=ix), ix(0))) if len(tr) else tr
+    del first
+    # time within the batch: cumulative deltas since its first event (in place: big arrays)
+    cs -= cs[seg0]
+    cs += delta[seg0]
+    del seg0, delta
     base = bts[tb]
-    if len(tr) and float((base.astype(np.float64) + within.astype(np.float64)).max()) >= 2.0 ** 62:
+    if len(tr) and float(base.max()) + float(cs.max()) >= 2.0 ** 62:
         raise _Irregular
-    ts_t = base.astype(np.int64) + within
+    ts_t = cs
+    ts_t += base.astype(np.int64)
+    del base
     t_typ = typ[tr]
     hs = np.asarray(has_stack, bool)[t_typ]
     cnt = ecount[tr]
@@ -303,21 +319,34 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     sets = code_start[t_typ] | code_end[t_typ]
     setval = np.where(code_start[t_typ], np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64), 0)
     order = np.argsort(P.astype(np.int16) if len(P) and P.max() < 2 ** 15 else P, kind="stable")   # radix
-    Ps, sets_s, val_s = P[order], sets[order], setval[order]
+    order = order.astype(ix)
+    Ps, sets_s = P[order], sets[order]
+    del sets
     m = len(order)
     newp = np.ones(m, bool)
     newp[1:] = Ps[1:] != Ps[:-1]
-    gstart = np.maximum.accumulate(np.where(newp, np.arange(m), 0)) if m else np.zeros(0, np.int64)
-    last = np.where(sets_s, np.arange(m), -1)
-    prev = np.empty(m, np.int64)
+    del Ps
+    gstart = np.maximum.accumulate(np.where(newp, np.arange(m, dtype=ix), ix(0))) if m else order
+    del newp
+    last = np.where(sets_s, np.arange(m, dtype=ix), ix(-1))
+    del sets_s
+    prev = np.empty(m, ix)
     if m:
         prev[0] = -1
-        prev[1:] = np.maximum.accumulate(last)[:-1]
-    before_s = np.where(prev >= gstart, val_s[np.maximum(prev, 0)], 0)
+        np.maximum.accumulate(last[:-1], out=prev[1:])
+    del last
+    ok = prev >= gstart
+    del gstart
+    np.maximum(prev, 0, out=prev)
+    before_s = setval[order[prev]]                 # the value set by the last start/end on this P
+    before_s[~ok] = 0
+    del prev, ok, setval
     g_before = np.empty(m, np.int64)
     g_before[order] = before_s
+    del before_s, order
     b0 = np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64)
     g = np.where(code_start[t_typ] | code_arg[t_typ], b0, g_before)
+    del g_before, b0, body0
     # columns of the timed events: body (named args) padded to 4, stack last
     A = np.zeros((len(tr), 4), np.uint64)
     for k in range(4):
@@ -326,6 +355,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     stk = np.zeros(len(tr), np.uint64)
     stk[hs] = vals[voff[tr[hs]] + cnt[hs] - 1]
     stk_i = np.where(stk < np.uint64(2 ** 63), stk, 0).astype(np.int64)
+    del stk, body_n, cnt, hs
     inline: dict[str, int] = {}
     for j in np.flatnonzero(t_typ == ev_userlog).tolist():
         A[j, 2] = 0
