@@ -8,7 +8,8 @@ in the summary, not treated as a failure.
 
 Extra arguments are passed to every script (e.g. `--repeat 5`). `--only a,b` runs only
 bench_a.py and bench_b.py. The summary opens with one row per benchmark: its PASS, FAIL and SKIP
-verdicts (counted in its report), so a missed target shows there.
+verdicts (counted in its report), so a missed target shows there. `--no-run` only gathers the
+reports already in bench/out/ (after running scripts one by one, with their own options).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def verdicts(text: str) -> dict[str, int]:
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     only = None
+    no_run = "--no-run" in argv
+    argv = [a for a in argv if a != "--no-run"]
     if "--only" in argv:
         i = argv.index("--only")
         only = set(argv[i + 1].split(","))
@@ -42,11 +45,16 @@ def main(argv: list[str]) -> int:
     for script in scripts:
         name = script.stem[len("bench_"):]
         report = OUT / f"{name}.md"
-        report.unlink(missing_ok=True)
-        print(f"==> {script.name}", flush=True)
-        t = time.perf_counter()
-        rc = subprocess.run([sys.executable, str(script), *argv]).returncode
-        took = time.perf_counter() - t
+        if no_run:
+            if not report.exists():
+                continue
+            rc, took = 0, float("nan")
+        else:
+            report.unlink(missing_ok=True)
+            print(f"==> {script.name}", flush=True)
+            t = time.perf_counter()
+            rc = subprocess.run([sys.executable, str(script), *argv]).returncode
+            took = time.perf_counter() - t
         if rc != 0:
             failed.append(script.name)
             sections.append(f"## {name}\n\n**{script.name} failed (exit {rc}) after {took:.0f}s.**\n")
@@ -59,8 +67,9 @@ def main(argv: list[str]) -> int:
             text = report.read_text().rstrip()
             v = verdicts(text)
             status = "FAIL" if v["FAIL"] else ("PASS" if v["PASS"] else ("SKIP" if v["SKIP"] else "-"))
-            rows.append(f"| {name} | {v['PASS']} | {v['FAIL']} | {v['SKIP']} | {status} | {took:.0f} |")
-            sections.append(text + f"\n\n_{script.name}: {took:.0f}s_\n")
+            secs = "-" if took != took else f"{took:.0f}"          # nan: gathered, not run
+            rows.append(f"| {name} | {v['PASS']} | {v['FAIL']} | {v['SKIP']} | {status} | {secs} |")
+            sections.append(text + (f"\n\n_{script.name}: {secs}s_\n" if secs != "-" else "\n"))
     head = (f"# perfkit benchmarks\n\n{time.strftime('%Y-%m-%d %H:%M %Z')}, {os.cpu_count()} CPUs.\n\n"
             "| benchmark | PASS | FAIL | SKIP | status | seconds |\n|---|---:|---:|---:|:---:|---:|\n"
             + "\n".join(rows) + "\n\n")

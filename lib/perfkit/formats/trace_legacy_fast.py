@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 8 << 20
+CHUNK = 4 << 20
 MARGIN = 4096           # an event's header and length fields lie within this of its start
 JUMP = 16               # events per step of the Python loop (a power of two)
 MAX_U64 = (1 << 64) - 1
