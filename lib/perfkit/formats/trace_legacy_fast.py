@@ -62,9 +62,13 @@ def _next_events(seg, rest, typ_ok, ev_string, ev_userlog, ev_batch):
     e2 = ve[np.minimum(e1, last)]
     e3 = ve[np.minimum(e2, last)]
     nxt = np.where(narg == 0, e1, np.where(narg == 1, e2, e3))
-    bad = ~typ_ok[typ] | ((typ == ev_batch) & (narg != 1))
-    # length-prefixed arguments (and a log message after them), and strings
-    lp = np.flatnonzero((narg == 3) & ~bad & (typ != ev_string) & (e1 - 1 - pos <= 10) & (e1 <= n + 16))
+    bad = ~typ_ok[typ]
+    bad[typ == ev_batch] |= narg[typ == ev_batch] != 1
+    w1 = e1 - pos                               # bytes of the first varint, plus one
+    bad |= w1 > 11
+    # length-prefixed arguments (and a log message after them), and strings: work on those rows only
+    lp = np.flatnonzero(narg == 3)
+    lp = lp[~bad[lp] & (typ[lp] != ev_string) & (e1[lp] <= n + 16)]
     if len(lp):
         ln = _values(seg, lp + 1).astype(np.int64) if len(lp) else np.zeros(0, np.int64)
         end = e1[lp] + np.minimum(ln, 1 << 30)
@@ -84,12 +88,12 @@ def _next_events(seg, rest, typ_ok, ev_string, ev_userlog, ev_batch):
             m = _values(seg, a_end).astype(np.int64) if len(q) else np.zeros(0, np.int64)
             bad[q[m > 1_000_000]] = True
             nxt[q] = m_end + np.minimum(m, 1 << 30)
-    st = np.flatnonzero((typ == ev_string) & (e2 - e1 <= 10) & (e1 - 1 - pos <= 10) & (e1 + 10 < len(seg)))
+    st = np.flatnonzero(typ == ev_string)
+    st = st[(e2[st] - e1[st] <= 10) & ~bad[st] & (e1[st] + 10 < len(seg))]
     if len(st):
         ln = _values(seg, e1[st]).astype(np.int64)
         nxt[st] = e2[st] + np.minimum(ln, 1 << 30)
         bad[st[(ln == 0) | (ln > 1_000_000)]] = True
-    bad |= e1 - 1 - pos > 10
     bad |= nxt > rest
     nxt[bad] = NONE
     return nxt
