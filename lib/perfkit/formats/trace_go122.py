@@ -396,24 +396,26 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
             p -= 1
         r.err("malformed event: varint runs past the end of its batch", file_off(p))
     ends = np.flatnonzero(term)
+    if len(buf) < 2**31:                   # chunk positions: int32 halves these big arrays
+        ends = ends.astype(np.int32)
     starts = np.empty_like(ends)
     starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lens = ends - starts + 1
-    maxlen = int(lens.max()) if len(lens) else 1
+    np.add(ends[:-1], 1, out=starts[1:])
+    extra = ends - starts                  # bytes of each varint, minus one
+    maxlen = int(extra.max()) + 1 if len(extra) else 1
     if maxlen > 10:
-        k = int(np.argmax(lens > 10))
+        k = int(np.argmax(extra >= 10))
         r.err("malformed event: varint longer than 10 bytes", file_off(int(starts[k])))
     V = (buf[starts] & 0x7F).astype(np.uint64)
     idx = None
     for k in range(1, maxlen):
-        idx = np.flatnonzero(lens > k) if idx is None else idx[lens[idx] > k]
+        idx = np.flatnonzero(extra >= k) if idx is None else idx[extra[idx] >= k]
         byte = buf[starts[idx] + k]
         if k == 9 and (byte > 1).any():
             q = int(idx[np.argmax(byte > 1)])
             r.err("malformed event: varint overflows 64 bits", file_off(int(starts[q])))
         V[idx] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-    del lens, idx, term
+    del extra, idx, term
     # varint index range of each batch
     vb = np.searchsorted(ends, cstart[:-1])
     ve = np.searchsorted(ends, cstart[1:])
