@@ -15,7 +15,7 @@ from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
 from .legacy import describe_unknown, read_legacy_profile
-from .protowire import SampleArrays, decode_samples
+from .protowire import SampleArrays, decode_samples, locate_samples
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -116,11 +116,11 @@ def _decode_fast(box: list, source: str) -> Profile | None:
         return None
     if len(msg.sample_type) == 0:
         return None
-    box.pop()
+    raw = [box.pop()]                        # handed on in a list, so that no frame keeps it
     box.append(msg)
     del msg
     try:
-        return _from_message(box, source, fast=True)
+        return _from_message(box, source, fast=raw)
     except (ProfileError, _Fallback):        # the full decoder names the problem
         box.clear()
         return None
@@ -201,7 +201,7 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     return out
 
 
-def _from_message(box: list, source: str, fast: bool = False) -> Profile:
+def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
     m = box.pop()          # the only reference: freed once the samples are extracted
     S = _Strings(m.string_table, source)
     if len(m.sample_type) == 0:
@@ -258,16 +258,19 @@ def _from_message(box: list, source: str, fast: bool = False) -> Profile:
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
     header = _header(m, S)
-    if not fast:
+    if fast is None:
         values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
         del m
     else:
         raw = m.sample
         lens = np.fromiter(map(len, raw), np.int64, len(raw))
-        body = b"".join(raw)
-        del raw, m                    # frees the message's arena: a copy of every sample
+        encoded = fast.pop()
+        starts = locate_samples(encoded, lens)      # the samples in the encoded message itself
+        body = encoded if starts is not None else b"".join(raw)
+        del encoded
+        del raw, m, fast              # frees the message's arena: a copy of every sample
         ids = _IdMap(nloc, loc_sorted, loc_order, source)
-        arrays = decode_samples(body, lens, k, ids)
+        arrays = decode_samples(body, lens, k, ids, starts)
         del body
         if arrays is None:
             raise _Fallback

@@ -59,13 +59,14 @@ def _varints(b: np.ndarray):
     return starts, vals
 
 
-def _chunk(b: np.ndarray, bounds: np.ndarray, k: int, base: int):
-    """Decode the Sample bodies b[bounds[i]:bounds[i+1]]; base = index of the first sample."""
+def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: int):
+    """Decode the Sample bodies b[bstart[i]:bend[i]] (in order; between them only whole varints,
+    such as the records' own tag and length); base = index of the first sample."""
     dec = _varints(b)
     if dec is None:
         return None
     starts, vals = dec
-    n = len(bounds) - 1
+    n = len(bstart)
     nb = len(b)
     starts_x = np.append(starts, nb)
     at = np.zeros(nb + 1, np.int32 if len(starts_x) < 2**31 else np.int64)
@@ -74,12 +75,12 @@ def _chunk(b: np.ndarray, bounds: np.ndarray, k: int, base: int):
     def tok_at(pos):                               # index of the varint starting at byte pos
         return at[pos].astype(np.int64)
 
-    body_end_tok = tok_at(bounds[1:])
-    body_end_byte = bounds[1:]
+    body_end_tok = tok_at(bend)
+    body_end_byte = bend
     # a body must end on a varint boundary
-    if n and nb and not bool((b[bounds[1:][bounds[1:] > bounds[:-1]] - 1] < 0x80).all()):
+    if n and nb and not bool((b[bend[bend > bstart] - 1] < 0x80).all()):
         return None
-    cur = tok_at(bounds[:-1])
+    cur = tok_at(bstart)
     body = np.arange(n, dtype=np.int64)
     segs = []                                       # (kind, body, first token, token count, round)
     labels = []
@@ -167,21 +168,24 @@ def _chunk(b: np.ndarray, bounds: np.ndarray, k: int, base: int):
     return loff, lids, vv.astype(np.uint64, copy=False).view(np.int64).reshape(n, k), [(i, raw) for i, _, raw in labels]
 
 
-def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None) -> SampleArrays | None:
-    """Samples from their message bodies laid end to end (lens: bytes per sample).
+def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None, starts=None) -> SampleArrays | None:
+    """Samples from their message bodies: laid end to end in body (lens: bytes per sample), or, with
+    starts, at those offsets of body (the whole message, each body after its record's tag and length).
 
     map_ids, applied to each chunk's uint64 location ids, keeps only its (smaller) result."""
     n = len(lens)
     b = np.frombuffer(body, np.uint8)
-    ends = np.zeros(n + 1, np.int64)
-    np.cumsum(lens, out=ends[1:])
+    if starts is None:
+        starts = np.zeros(n, np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+    stops = starts + lens
     offs, ids, vals, labels = [np.zeros(1, np.int64)], [], [], []
     a = 0
     while a < n:
-        z = int(np.searchsorted(ends, ends[a] + CHUNK_BYTES, side="right")) - 1
+        z = int(np.searchsorted(stops, starts[a] + CHUNK_BYTES, side="right"))
         z = min(max(z, a + 1), n)
-        lo, hi = int(ends[a]), int(ends[z])
-        r = _chunk(b[lo:hi], ends[a:z + 1] - lo, k, a)
+        lo, hi = int(starts[a]), int(stops[z - 1])
+        r = _chunk(b[lo:hi], starts[a:z] - lo, stops[a:z] - lo, k, a)
         if r is None:
             return None
         loff, lids, vv, lab = r
@@ -195,3 +199,67 @@ def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None) -> Sampl
     del ids
     values = np.concatenate(vals) if vals else np.zeros((0, k), np.int64)
     return SampleArrays(offsets, loc_ids, values, labels)
+
+
+def _uvarint(data: bytes, pos: int) -> tuple[int, int] | None:
+    v = shift = 0
+    while pos < len(data) and shift < 64:
+        c = data[pos]
+        pos += 1
+        v |= (c & 0x7F) << shift
+        if c < 0x80:
+            return v, pos
+        shift += 7
+    return None
+
+
+def locate_samples(msg: bytes, lens: np.ndarray) -> np.ndarray | None:
+    """Offsets of the Sample bodies in the encoded Profile msg, when its Sample records (field 2)
+    follow each other with nothing in between, as Go writes them; else None."""
+    pos, n = 0, len(msg)
+    while pos < n:                                  # the top-level fields before the first sample
+        r = _uvarint(msg, pos)
+        if r is None:
+            return None
+        tag, pos = r
+        if tag == 0x12:
+            pos -= 1
+            break
+        wt = tag & 7
+        if wt == 0:
+            r = _uvarint(msg, pos)
+            if r is None:
+                return None
+            pos = r[1]
+        elif wt == 2:
+            r = _uvarint(msg, pos)
+            if r is None:
+                return None
+            pos = r[1] + r[0]
+        elif wt in (1, 5):
+            pos += 8 if wt == 1 else 4
+        else:
+            return None
+    if not len(lens):
+        return None
+    lens = np.asarray(lens, np.int64)
+    width = np.ones(len(lens), np.int64)            # bytes of each record's length varint
+    for bits in range(7, 63, 7):
+        width += lens >= (1 << bits)
+    rec = 1 + width + lens
+    off = np.zeros(len(lens), np.int64)
+    np.cumsum(rec[:-1], out=off[1:])
+    off += pos
+    if int(off[-1] + rec[-1]) > n:
+        return None
+    b = np.frombuffer(msg, np.uint8)
+    if not bool((b[off] == 0x12).all()):
+        return None
+    # each record's length varint must say its length (the runtime parsed exactly these records)
+    got = np.zeros(len(lens), np.int64)
+    for j in range(int(width.max())):
+        sel = width > j
+        got[sel] |= (b[off[sel] + 1 + j].astype(np.int64) & 0x7F) << (7 * j)
+    if not np.array_equal(got, lens):
+        return None
+    return off + 1 + width
