@@ -90,10 +90,11 @@ def make_trace(go: str, out: Path, min_mb: float, seconds: float, legacy: bool) 
         subprocess.run([go, "build", "-o", str(exe), "."], cwd=src, check=True, env=env)
         d = seconds
         while True:   # the trace rate varies between machines: lengthen until large enough
-            subprocess.run([str(exe), "-o", str(out), "-d", f"{d}s", "-workers", "16"], check=True)
-            if out.stat().st_size >= min_mb * 1e6 or d >= 600:
+            subprocess.run([str(exe), "-o", str(out), "-d", f"{d:.1f}s", "-workers", "16"], check=True)
+            size = out.stat().st_size
+            if size >= min_mb * 1e6 or d >= 600:
                 return out
-            d *= 2
+            d = min(600.0, d * max(1.2, 1.1 * min_mb * 1e6 / max(size, 1)))   # aim just above min_mb
 
 
 def bench_one(name: str, go: str, path: Path, repeat: int, timeout: float) -> dict:
