@@ -270,7 +270,10 @@ def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
         del encoded
         del raw, m, fast              # frees the message's arena: a copy of every sample
         ids = _IdMap(nloc, loc_sorted, loc_order, source)
-        arrays = decode_samples(body, lens, k, ids, starts)
+        try:
+            arrays = decode_samples(body, lens, k, ids, starts)
+        except (IndexError, ValueError, OverflowError):   # unexpected bytes: the full decoder names them
+            arrays = None
         del body
         if arrays is None:
             raise _Fallback

@@ -155,8 +155,8 @@ def decode_events(data: bytes, minor: int, desc, names_ev: dict, nargs_tab, has_
     try:
         return _decode(data, minor, desc, names_ev, nargs_tab, has_stack, starts_g, ends_g, g_from_arg, local,
                        untimed, header_len)
-    except _Irregular:
-        return None
+    except (_Irregular, IndexError, ValueError, OverflowError):
+        return None                            # the event loop decodes it, or names what is wrong
 
 
 def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_from_arg, local, untimed, header_len):
