@@ -15,14 +15,12 @@ load time. Results: bench/out/flame.json and flame.md. --smoke: a 5,000-sample p
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from bench_pprof import ensure_profile, profile_path
-from benchlib import OUT, environment, env_line, kit_env, spread, verdict, write_report
+from benchlib import OUT, environment, env_line, spread, timed_run, verdict, write_report
 
 TARGET_HTML_BYTES = 2 * 1024 * 1024
 TARGET_GEN_RATIO = 0.3
@@ -37,9 +35,7 @@ CODE = {
 
 
 def run(kind: str, profile: Path, out_stem: str) -> float:
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CODE[kind], str(profile), out_stem], check=True, env=kit_env())
-    return time.perf_counter() - t
+    return timed_run([sys.executable, "-c", CODE[kind], str(profile), out_stem])
 
 
 def main(argv=None) -> int:

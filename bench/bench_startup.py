@@ -17,10 +17,9 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchlib import OUT, ROOT, environment, env_line, kit_env, spread, verdict, write_report
+from benchlib import OUT, ROOT, environment, env_line, spread, timed_run, verdict, write_report
 
 TARGET_IMPORT_S = 0.5
 TARGET_NOTEBOOK_S = 15.0
@@ -29,9 +28,7 @@ ARCHIVES = ROOT.parent / "shared" / "fleet-debug-archives"
 
 
 def timed(cmd, cwd=None) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=cwd, env=kit_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - t
+    return timed_run(cmd, cwd=cwd)
 
 
 def tiny_notebook(path: Path) -> Path:
