@@ -8,26 +8,22 @@ missing), each in a fresh process:
   static:      load + perfkit.flame_graph(p) saved as PNG
   interactive: load + perfkit.interactive_flame(p) saved as a standalone HTML page
 
-Generation time = (load + render) - load, per repeat (medians reported).
-Targets: interactive HTML <= 2 MB with default merging; generation within
-2x of loading the profile. Results: bench/out/flame.json and flame.md.
+Generation time = (load + render) - load, per repeat (medians, min-max spread).
+Targets: interactive HTML <= 2 MiB with default merging; each generation <= 0.3x the
+load time. Results: bench/out/flame.json and flame.md. --smoke: a 5,000-sample profile, one run.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-OUT = HERE / "out"
-DEFAULT_PROFILE = OUT / "big-cpu.pb.gz"
+from bench_pprof import ensure_profile, profile_path
+from benchlib import OUT, environment, env_line, spread, timed_run, verdict, write_report
+
 TARGET_HTML_BYTES = 2 * 1024 * 1024
-TARGET_GEN_RATIO = 2.0
+TARGET_GEN_RATIO = 0.3
 
 CODE = {
     "load": "import perfkit,sys; perfkit.read_profile(sys.argv[1])",
@@ -39,49 +35,57 @@ CODE = {
 
 
 def run(kind: str, profile: Path, out_stem: str) -> float:
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", CODE[kind], str(profile), out_stem], check=True)
-    return time.perf_counter() - t
+    return timed_run([sys.executable, "-c", CODE[kind], str(profile), out_stem])
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", type=Path, default=DEFAULT_PROFILE)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", type=Path)
+    ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--out-dir", type=Path, default=OUT)
+    ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args(argv)
-    OUT.mkdir(exist_ok=True)
-    if not a.profile.exists():
-        subprocess.run([sys.executable, str(HERE / "make_big_profile.py"), "--out", str(a.profile)], check=True)
+    if a.smoke:
+        a.samples, a.repeat = 5_000, 1
+    prof = a.profile or ensure_profile(profile_path(a.samples, a.out_dir), a.samples)
+    env = environment()
     times: dict[str, list[float]] = {k: [] for k in CODE}
     with tempfile.TemporaryDirectory() as tmp:
         stem = str(Path(tmp) / "flame")
-        for _ in range(a.repeat):
-            for kind in CODE:
-                times[kind].append(run(kind, a.profile, stem))
+        for i in range(a.repeat):
+            kinds = list(CODE) if i % 2 == 0 else list(CODE)[::-1]
+            for kind in kinds:
+                times[kind].append(run(kind, prof, stem))
+            print(f"  run {i + 1}/{a.repeat}: " + ", ".join(f"{k} {times[k][-1]:.2f}s" for k in CODE), flush=True)
         html_bytes = Path(stem + ".html").stat().st_size
         png_bytes = Path(stem + ".png").stat().st_size
-    load = statistics.median(times["load"])
-    gen = {k: statistics.median([t - l for t, l in zip(times[k], times["load"])]) for k in ("static", "interactive")}
-    res = {
-        "profile": str(a.profile), "repeat": a.repeat, "load_s": load,
-        "static_generation_s": gen["static"], "interactive_generation_s": gen["interactive"],
-        "static_ratio": gen["static"] / load, "interactive_ratio": gen["interactive"] / load,
-        "html_bytes": html_bytes, "png_bytes": png_bytes, "raw_times": times,
-    }
-    ok = lambda c: "PASS" if c else "FAIL"
+    load = spread(times["load"])
+    gen = {k: spread(t - l for t, l in zip(times[k], times["load"])) for k in ("static", "interactive")}
+    ratio = {k: spread((t - l) / l for t, l in zip(times[k], times["load"])) for k in gen}
+    ok = {k: ratio[k]["median"] <= TARGET_GEN_RATIO for k in gen}
+    ok_html = html_bytes <= TARGET_HTML_BYTES
+    f = lambda s: f"{s['median']:.2f} ({s['min']:.2f}–{s['max']:.2f})"  # noqa: E731
     md = "\n".join([
-        "| measure | value | target | verdict |", "|---|---|---|---|",
-        f"| load (median) | {load:.2f} s | | |",
-        f"| static flame generation | {gen['static']:.2f} s ({res['static_ratio']:.2f}x load) | <= 2x load | "
-        f"{ok(res['static_ratio'] <= TARGET_GEN_RATIO)} |",
-        f"| interactive flame generation | {gen['interactive']:.2f} s ({res['interactive_ratio']:.2f}x load) | "
-        f"<= 2x load | {ok(res['interactive_ratio'] <= TARGET_GEN_RATIO)} |",
-        f"| interactive HTML size | {html_bytes / 1e6:.2f} MB | <= 2 MiB | {ok(html_bytes <= TARGET_HTML_BYTES)} |",
-        f"| static PNG size | {png_bytes / 1e6:.2f} MB | | |",
-    ]) + "\n"
-    (OUT / "flame.json").write_text(json.dumps(res, indent=1))
-    (OUT / "flame.md").write_text(md)
-    print(md)
+        "## flame graphs: generation against loading the profile",
+        "",
+        f"Profile `{prof.name}`; {a.repeat} runs of each, fresh processes, median (min–max); generation = "
+        f"(load + render) - load of the same round. {env_line(env)}.",
+        "",
+        "| measure | value | target | result |", "|---|---:|---:|:---:|",
+        f"| load, fresh process (s) | {f(load)} | | |",
+        f"| static flame graph (PNG) generation (s) | {f(gen['static'])} | | |",
+        f"| static generation / load | {f(ratio['static'])} | <= {TARGET_GEN_RATIO} | {verdict(ok['static'])} |",
+        f"| interactive flame graph (HTML) generation (s) | {f(gen['interactive'])} | | |",
+        f"| interactive generation / load | {f(ratio['interactive'])} | <= {TARGET_GEN_RATIO} | "
+        f"{verdict(ok['interactive'])} |",
+        f"| interactive HTML size (MB) | {html_bytes / 1e6:.2f} | <= 2 MiB | {verdict(ok_html)} |",
+        f"| static PNG size (MB) | {png_bytes / 1e6:.2f} | | |",
+    ])
+    write_report(a.out_dir, "flame", md, {
+        "profile": str(prof), "repeat": a.repeat, "env": env, "load_s": load, "generation_s": gen,
+        "ratio": ratio, "html_bytes": html_bytes, "png_bytes": png_bytes, "raw_times": times,
+        "pass": {**ok, "html": ok_html}})
     return 0
 
 

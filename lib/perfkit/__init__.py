@@ -2,44 +2,38 @@
 
 Read profiles, debug archives and runtime traces (:mod:`perfkit.formats`), look at them as DataFrames
 (:mod:`perfkit.views`, :mod:`perfkit.trace`, :mod:`perfkit.metrics`, :mod:`perfkit.analysis`) and draw them
-(:mod:`perfkit.render`). The chart functions are loaded on first use, so ``import perfkit`` does not import
-matplotlib or Graphviz.
+(:mod:`perfkit.render`). Every name is loaded on first use, so ``import perfkit`` is quick: numpy and pandas
+come with the first reader or view used, matplotlib and Graphviz with the first chart.
 """
 from importlib import import_module
 
-from .analysis import DETECTORS, THRESHOLDS, Evidence, Finding, Triage, triage
 from .errors import (ArchiveError, EmptyProfileError, OptionError, PerfkitError, ProfileError, ToolMissingError,
                      TraceError)
-from .formats.archive import DebugArchive, load_archive
-from .formats.collect import CollectError, collect
-from .formats.goroutine_text import parse_crash, parse_goroutines
-from .formats.legacy_text import memstats
-from .formats.pprof import decode_profile, encode_profile, read_profile, write_profile
-from .formats.runtime_trace import TraceFile, detect_trace, read_trace
-from .metrics import Scraper, histogram_quantile, increase, rate, sum_by
-from .model.builder import ProfileBuilder
-from .model.filter import Filters, apply_filters
-from .model.merge import merge
-from .model.profile import Profile, ValueType
-from .model.trace import Trace
-from .style import format_rate, format_value
 from .toolchain import find_go
-from .views.diff import diff
-from .views.export import to_folded, to_speedscope, write_folded, write_speedscope
-from .views.flame import diff_flame_layout, flame_layout
-from .views.goroutines import goroutine_groups, goroutines_frame
-from .views.graph import edges, peek
-from .views.normalize import cores_used, per_second
-from .views.sandwich import sandwich
-from .views.source import source_lines
-from .views.subsystems import DEFAULT_SUBSYSTEMS, Subsystems, subsystem_breakdown
-from .views.top import top
-from .views.tree import call_tree, sample_stacks
 
 __version__ = "0.1.0"
 
-# name -> module, imported on first attribute access (matplotlib and Graphviz are slow to import)
+# name -> module, imported on first attribute access: `import perfkit` loads no numpy, pandas,
+# matplotlib or Graphviz until a name is used
 _LAZY = {
+    "DETECTORS": "analysis", "THRESHOLDS": "analysis", "Evidence": "analysis", "Finding": "analysis",
+    "Triage": "analysis", "triage": "analysis", "DebugArchive": "formats.archive",
+    "load_archive": "formats.archive", "CollectError": "formats.collect", "collect": "formats.collect",
+    "parse_crash": "formats.goroutine_text", "parse_goroutines": "formats.goroutine_text",
+    "memstats": "formats.legacy_text", "decode_profile": "formats.pprof", "encode_profile": "formats.pprof",
+    "read_profile": "formats.pprof", "write_profile": "formats.pprof", "TraceFile": "formats.runtime_trace",
+    "detect_trace": "formats.runtime_trace", "read_trace": "formats.runtime_trace", "Scraper": "metrics",
+    "histogram_quantile": "metrics", "increase": "metrics", "rate": "metrics", "sum_by": "metrics",
+    "ProfileBuilder": "model.builder", "Filters": "model.filter", "apply_filters": "model.filter",
+    "merge": "model.merge", "Profile": "model.profile", "ValueType": "model.profile", "Trace": "model.trace",
+    "diff": "views.diff", "to_folded": "views.export", "to_speedscope": "views.export",
+    "write_folded": "views.export", "write_speedscope": "views.export", "diff_flame_layout": "views.flame",
+    "flame_layout": "views.flame", "goroutine_groups": "views.goroutines",
+    "goroutines_frame": "views.goroutines", "edges": "views.graph", "peek": "views.graph",
+    "cores_used": "views.normalize", "per_second": "views.normalize", "sandwich": "views.sandwich",
+    "source_lines": "views.source", "DEFAULT_SUBSYSTEMS": "views.subsystems", "Subsystems": "views.subsystems",
+    "subsystem_breakdown": "views.subsystems", "top": "views.top", "call_tree": "views.tree",
+    "sample_stacks": "views.tree", "format_rate": "style", "format_value": "style",
     "CallGraph": "render.callgraph", "call_graph": "render.callgraph",
     "flame_graph": "render.flame_static", "diff_flame_graph": "render.flame_static",
     "save_figure": "render.flame_static",
@@ -52,12 +46,22 @@ _LAZY = {
 }
 
 
+_SUBPACKAGES = {"analysis", "formats", "lab", "metrics", "model", "proto", "render", "report", "trace", "views",
+                "cli", "errors", "fileio", "style", "toolchain"}
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in _SUBPACKAGES:                 # perfkit.analysis after a bare `import perfkit`
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
@@ -80,5 +84,5 @@ __all__ = [
     # style and tools
     "format_value", "format_rate", "find_go",
     # render (lazy)
-    *_LAZY,
+    *(n for n, m in _LAZY.items() if m.startswith("render.")),
 ]

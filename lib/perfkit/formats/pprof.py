@@ -15,6 +15,7 @@ from ..model.profile import Profile, ValueType
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
 from .legacy import describe_unknown, read_legacy_profile
+from .protowire import SampleArrays, decode_samples, locate_samples
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
@@ -78,6 +79,11 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     box = [maybe_gunzip(data, source)]       # held in a list so it can be freed early
     if not box[0]:
         raise ProfileError(source, "gzip stream holds no data")
+    fast = _decode_fast(box, source)
+    if fast is not None:
+        return prune_frames(fast)
+    if not box:                              # the fast path let go of the bytes: gunzip again
+        box.append(maybe_gunzip(data, source))
     msg = profile_pb2.Profile()
     try:
         msg.ParseFromString(box.pop())
@@ -88,6 +94,36 @@ def _decode_proto(data: bytes, source: str) -> Profile:
     box.append(msg)
     del msg
     return prune_frames(_from_message(box, source))     # pprof applies drop/keep_frames on read
+
+
+class _Fallback(Exception):
+    """The fast path declines: decode with the protobuf runtime alone."""
+
+
+def _decode_fast(box: list, source: str) -> Profile | None:
+    """The protobuf runtime for the small tables, numpy for the samples (see protowire).
+
+    None when the bytes are not the well-formed profile this path expects: the caller then
+    decodes with the protobuf runtime alone, which reports the exact error. Memory: the bytes
+    and the parsed message (whose arena holds a copy of every sample) are let go of before
+    the samples are decoded.
+    """
+    from ..proto.raw import profile_with_raw_samples
+    msg = profile_with_raw_samples()()
+    try:
+        msg.ParseFromString(box[0])
+    except Exception:   # noqa: BLE001 - the full decoder says what is wrong
+        return None
+    if len(msg.sample_type) == 0:
+        return None
+    raw = [box.pop()]                        # handed on in a list, so that no frame keeps it
+    box.append(msg)
+    del msg
+    try:
+        return _from_message(box, source, fast=raw)
+    except (ProfileError, _Fallback):        # the full decoder names the problem
+        box.clear()
+        return None
 
 
 class _NotProto(ProfileError):
@@ -165,7 +201,7 @@ def _lookup(ref: np.ndarray, sids: np.ndarray, order: np.ndarray, what: str, sou
     return out
 
 
-def _from_message(box: list, source: str) -> Profile:
+def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
     m = box.pop()          # the only reference: freed once the samples are extracted
     S = _Strings(m.string_table, source)
     if len(m.sample_type) == 0:
@@ -222,8 +258,26 @@ def _from_message(box: list, source: str) -> Profile:
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
     header = _header(m, S)
-    values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
-    del m
+    if fast is None:
+        values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
+        del m
+    else:
+        raw = m.sample
+        lens = np.fromiter(map(len, raw), np.int64, len(raw))
+        encoded = fast.pop()
+        starts = locate_samples(encoded, lens)      # the samples in the encoded message itself
+        body = encoded if starts is not None else b"".join(raw)
+        del encoded
+        del raw, m, fast              # frees the message's arena: a copy of every sample
+        ids = _IdMap(nloc, loc_sorted, loc_order, source)
+        try:
+            arrays = decode_samples(body, lens, k, ids, starts)
+        except (IndexError, ValueError, OverflowError):   # unexpected bytes: the full decoder names them
+            arrays = None
+        del body
+        if arrays is None:
+            raise _Fallback
+        values, offsets, stack_locs, labels = _samples_fast(arrays, S, source)
     dflt, period_type, period, time_nanos, duration_nanos, comments, drop, keep, doc = header
     return Profile(
         sample_types=sample_types, values=values, stack_offsets=offsets, stack_locs=stack_locs,
@@ -279,6 +333,45 @@ def _samples(samples, k: int, nloc: int, loc_sorted, loc_order, S, source):
                                         referrer="sample")
     labels = _labels(samples, S, source)
     return values, offsets, stack_locs, labels
+
+
+class _IdMap:
+    """Sample location ids -> location indices, chunk by chunk (int32 when the table allows)."""
+
+    def __init__(self, nloc: int, loc_sorted, loc_order, source: str):
+        self.nloc, self.sorted, self.order, self.source = nloc, loc_sorted, loc_order, source
+        self.dtype = np.int32 if nloc < 2**31 else np.int64
+        self.dense = bool(nloc) and loc_sorted[0] == 1 and loc_sorted[-1] == nloc
+        self.identity = self.dense and bool((loc_order == np.arange(nloc)).all())
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        if self.dense and len(ids) and ids.min() >= 1 and ids.max() <= self.nloc:
+            idx = ids.astype(self.dtype)
+            idx -= 1
+            return idx if self.identity else self.order[idx].astype(self.dtype)
+        if not len(ids):
+            return np.zeros(0, self.dtype)
+        return _lookup(ids, self.sorted, self.order, "location", self.source, allow_zero=False,
+                       referrer="sample").astype(self.dtype)
+
+
+def _samples_fast(a: SampleArrays, S, source):
+    stack_locs = a.loc_ids
+    if not a.label_bytes:
+        return a.values, a.offsets, stack_locs, empty_labels()
+    from ..proto import profile_pb2
+    parsed = []
+    for i, raw in a.label_bytes:
+        try:
+            parsed.append((i, profile_pb2.Label.FromString(raw)))
+        except Exception:   # noqa: BLE001
+            raise ProfileError(source, f"sample {i} has a malformed label") from None
+    key = S.many([lb.key for _, lb in parsed], "label key")
+    sval = S.many([lb.str for _, lb in parsed], "label value")
+    unit = S.many([lb.num_unit for _, lb in parsed], "label unit")
+    labels = pd.DataFrame({"sample": np.array([i for i, _ in parsed], np.int64), "key": key, "str": sval,
+                           "num": np.array([lb.num for _, lb in parsed], np.int64), "num_unit": unit})
+    return a.values, a.offsets, stack_locs, labels
 
 
 def empty_labels() -> pd.DataFrame:

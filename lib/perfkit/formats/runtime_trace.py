@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +43,29 @@ def detect_trace(data: bytes, source: str = "<trace>") -> TraceFile:
     return TraceFile(source, data, f"1.{minor}")
 
 
+_PARSED: "weakref.WeakKeyDictionary[TraceFile, Trace]" = weakref.WeakKeyDictionary()
+
+
 def read_trace(src, source: str | None = None) -> Trace:
-    """Parse a trace from a path, bytes or a TraceFile."""
+    """Parse a trace from a path, bytes or a TraceFile.
+
+    A TraceFile is parsed once: reading it again returns the same Trace (treat it as read-only).
+    """
     if isinstance(src, TraceFile):
-        tf = src
-    elif isinstance(src, (bytes, bytearray, memoryview)):
+        hit = _PARSED.get(src)
+        if hit is None:
+            hit = _PARSED[src] = _parse(src)
+        return hit
+    if isinstance(src, (bytes, bytearray, memoryview)):
         tf = detect_trace(bytes(src), source or "<trace>")
     else:
         p = Path(src)
         data = read_input(p, TraceError, "a trace file")
         tf = detect_trace(data, source or str(p))
+    return _parse(tf)
+
+
+def _parse(tf: TraceFile) -> Trace:
     minor = int(tf.version.split(".")[1])
     if tf.generation == "legacy":
         return parse_legacy(tf.data, tf.source, minor)

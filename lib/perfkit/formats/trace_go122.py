@@ -45,7 +45,8 @@ HEADER_LEN = 16
 MAX_BATCH = 64 << 10
 MAX_STRING = 1 << 10
 MAX_FRAMES = 128
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 16 << 20
+_BAD_STEP = 1 << 30
 
 # code: (name, number of varint args after the type byte, min minor version,
 #        index of the main stack arg among post-dt args or -1, string arg indices (post-dt))
@@ -395,29 +396,32 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
             p -= 1
         r.err("malformed event: varint runs past the end of its batch", file_off(p))
     ends = np.flatnonzero(term)
+    if len(buf) < 2**31:                   # chunk positions: int32 halves these big arrays
+        ends = ends.astype(np.int32)
     starts = np.empty_like(ends)
     starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    lens = ends - starts + 1
-    maxlen = int(lens.max()) if len(lens) else 1
+    np.add(ends[:-1], 1, out=starts[1:])
+    extra = ends - starts                  # bytes of each varint, minus one
+    maxlen = int(extra.max()) + 1 if len(extra) else 1
     if maxlen > 10:
-        k = int(np.argmax(lens > 10))
+        k = int(np.argmax(extra >= 10))
         r.err("malformed event: varint longer than 10 bytes", file_off(int(starts[k])))
     V = (buf[starts] & 0x7F).astype(np.uint64)
     idx = None
     for k in range(1, maxlen):
-        idx = np.flatnonzero(lens > k) if idx is None else idx[lens[idx] > k]
+        idx = np.flatnonzero(extra >= k) if idx is None else idx[extra[idx] >= k]
         byte = buf[starts[idx] + k]
         if k == 9 and (byte > 1).any():
             q = int(idx[np.argmax(byte > 1)])
             r.err("malformed event: varint overflows 64 bits", file_off(int(starts[q])))
         V[idx] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * k)
-    del lens, idx, term
+    del extra, idx, term
     # varint index range of each batch
     vb = np.searchsorted(ends, cstart[:-1])
     ve = np.searchsorted(ends, cstart[1:])
-    st = step[np.minimum(V, 255).astype(np.intp)]
-    # lock-step walk over all batches of the chunk
+    st = step.astype(np.int32)[V.astype(np.uint8)]
+    st[(st == 0) | (V > 255)] = _BAD_STEP             # an unknown event type runs past its batch: found below
+    # lock-step walk over all batches of the chunk, one event per batch per round
     cur, lim = vb.copy(), ve.copy()
     keep = cur < lim
     cur, lim = cur[keep], lim[keep]
@@ -425,26 +429,29 @@ def _decode_chunk(r: _Reader, offs, sizes, bid0, step, cols):
     nv = len(V)
     while len(cur):
         found.append(cur)
-        s = st[cur]
-        if not s.all():
-            q = int(cur[np.argmax(s == 0)])
-            r.err(f"unknown event type {int(min(V[q], 2**63))} for go 1.{r.minor} trace",
-                  file_off(int(starts[q])))
-        cur = cur + s
-        over = cur > lim
-        if over.any():
-            q = int((cur - s)[np.argmax(over)])
-            r.err("truncated event: its arguments run past the end of its batch", file_off(int(starts[q])))
-        keep = cur < lim
+        nxt = cur + st[cur]
+        keep = nxt < lim
         if not keep.all():
-            cur, lim = cur[keep], lim[keep]
+            over = nxt > lim
+            if over.any():
+                q = int(cur[np.argmax(over)])
+                if st[q] == _BAD_STEP:
+                    r.err(f"unknown event type {int(min(V[q], 2**63))} for go 1.{r.minor} trace",
+                          file_off(int(starts[q])))
+                r.err("truncated event: its arguments run past the end of its batch", file_off(int(starts[q])))
+            nxt, lim = nxt[keep], lim[keep]
+        cur = nxt
     if not found:
         return
-    pos = np.sort(np.concatenate(found))
+    is_event = np.zeros(nv, bool)          # marking, then one scan: cheaper than sorting
+    is_event[np.concatenate(found)] = True
     del found
+    pos = np.flatnonzero(is_event)
+    del is_event
     typ = V[pos].astype(np.uint8)
     dt = V[np.minimum(pos + 1, nv - 1)]
     nargs = st[pos] - 2          # post-dt args
+    del st
     args = np.zeros((len(pos), 4), np.uint64)
     for k in range(4):
         m = nargs > k
@@ -527,7 +534,7 @@ def _finish_go122(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) 
             args[k, ai] = _remap_sub(args[k, ai], sub_gen, stk_lut)
 
     # ---- scheduling context: forward fill of each M's P and G ----
-    p, g = _context(typ, args, ev_m, ne)
+    p, g = _context(typ, args, b_m, bid, ne)
 
     # ---- CPU samples ----
     if cpu:
@@ -549,7 +556,8 @@ def _finish_go122(r, gens, counts, typ, dt, args, bid, b_m, b_time, b_gen, cpu) 
     order = np.lexsort((ts, ev_gen)) if len(ts) else np.zeros(0, np.int64)
     ts = ts[order]
     typ, p, g, stack, ev_m = typ[order], p[order], g[order], stack[order], ev_m[order]
-    args = args[order]
+    for k in range(args.shape[1]):          # column by column: no second copy of the whole table
+        args[:, k] = args[order, k]
     del order
     if len(ts):
         ar = np.arange(len(ts), dtype=np.int64)
@@ -586,56 +594,85 @@ def _remap_sub(col, gen, luts):
     return out
 
 
-def _context(typ, args, ev_m, ne):
-    """Per event, the P and G of the M that wrote it (before the event takes effect)."""
+def _among(types: np.ndarray, codes) -> np.ndarray:
+    """types (uint8 event codes) in codes: a table lookup, faster than np.isin."""
+    lut = np.zeros(256, bool)
+    lut[np.asarray(codes, np.intp)] = True
+    return lut[types]
+
+
+def _context(typ, args, b_m, bid, ne):
+    """Per event, the P and G of the M that wrote it (before the event takes effect).
+
+    Memory: int32 positions, and the status/owner comparisons only on the rows they concern.
+    """
     if ne == 0:
         return np.zeros(0, np.int32), np.zeros(0, np.int64)
-    mu, m_dense = np.unique(ev_m, return_inverse=True)
-    m_dense = m_dense.astype(np.int16 if len(mu) < 32000 else np.int32)
-    order = np.argsort(m_dense, kind="stable")
+    ix = np.int32 if ne < 2**31 else np.int64
+    mu, b_dense = np.unique(b_m, return_inverse=True)        # per batch: few, not per event
+    m_dense = b_dense.reshape(-1).astype(np.int16 if len(mu) < 32000 else np.int32)[bid]
+    order = np.argsort(m_dense, kind="stable").astype(ix)
     T = typ[order]
-    A0 = args[order, 0]
-    seg_first = np.ones(ne, bool)
     md = m_dense[order]
+    del m_dense
+    seg_first = np.ones(ne, bool)
     seg_first[1:] = md[1:] != md[:-1]
-    seg0 = np.maximum.accumulate(np.where(seg_first, np.arange(ne), 0))
+    seg0 = np.maximum.accumulate(np.where(seg_first, np.arange(ne, dtype=ix), ix(0)))
+    del seg_first
 
     def ffill(setmask, setval, clearmask):
         """value in effect *before* each event, per M."""
-        defined = setmask | clearmask
-        after = np.where(setmask, setval, 0)
-        last = np.where(defined, np.arange(ne), -1)
-        # shift: value before event i = after[last defined j < i]
-        prev = np.empty(ne, np.int64)
+        last = np.where(setmask | clearmask, np.arange(ne, dtype=ix), ix(-1))
+        # shift: value before event i = value set at the last defining j < i, if j is on the same M
+        prev = np.empty(ne, ix)
         prev[0] = -1
-        prev[1:] = np.maximum.accumulate(last)[:-1]
+        np.maximum.accumulate(last[:-1], out=prev[1:])
+        del last
         ok = prev >= seg0
-        return np.where(ok, after[np.maximum(prev, 0)], 0)
+        np.maximum(prev, 0, out=prev)
+        out = np.where(setmask, setval, 0)[prev]
+        out[~ok] = 0
+        return out
+
+    def rows_where(mask):
+        return np.flatnonzero(mask)
 
     E = EV
+    A0 = args[order, 0]
     # G
-    status = args[order, 2]
-    is_status = np.isin(T, [E["GoStatus"], E["GoStatusStack"]])
-    own = args[order, 1] == mu[md]
-    g_set = (np.isin(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
-             | (is_status & ((status == GO_RUNNING) | ((status == GO_SYSCALL) & own))))
-    g_clear = np.isin(T, [E["GoStop"], E["GoBlock"], E["GoDestroy"], E["GoDestroySyscall"],
-                          E["GoSyscallEndBlocked"]])
+    is_status = _among(T, [E["GoStatus"], E["GoStatusStack"]])
+    st_rows = rows_where(is_status)
+    st_ev = order[st_rows]
+    status = args[st_ev, 2]
+    own = args[st_ev, 1] == mu[md[st_rows]]
+    g_set = _among(T, [E["GoStart"], E["GoSwitch"], E["GoSwitchDestroy"], E["GoCreateSyscall"]])
+    g_set[st_rows[(status == GO_RUNNING) | ((status == GO_SYSCALL) & own)]] = True
+    g_clear = _among(T, [E["GoStop"], E["GoBlock"], E["GoDestroy"], E["GoDestroySyscall"],
+                         E["GoSyscallEndBlocked"]])
     gval = np.minimum(A0, np.uint64(2**62)).astype(np.int64)
     g_before = ffill(g_set, gval, g_clear)
+    del g_set, g_clear
     # P
-    p_set = (T == E["ProcStart"]) | ((T == E["ProcStatus"]) & (args[order, 1] == PROC_RUNNING))
-    p_clear = (T == E["ProcStop"]) | ((T == E["ProcSteal"]) & (args[order, 2] == mu[md]))
-    pval = np.minimum(A0, np.uint64(2**31 - 1)).astype(np.int64) + 1    # +1: 0 means "no P"
+    p_set = T == E["ProcStart"]
+    ps_rows = rows_where(T == E["ProcStatus"])
+    p_set[ps_rows[args[order[ps_rows], 1] == PROC_RUNNING]] = True
+    p_clear = T == E["ProcStop"]
+    steal = rows_where(T == E["ProcSteal"])
+    p_clear[steal[args[order[steal], 2] == mu[md[steal]]]] = True
+    pval = np.minimum(A0, np.uint64(2**31 - 1)).astype(np.int32) + np.int32(1)    # +1: 0 means "no P"
+    del A0
     p_before = ffill(p_set, pval, p_clear) - 1
+    del p_set, p_clear
     # the event's own G/P: GoStart & co. name the goroutine they start; ProcStart its P
-    gcol = np.where(np.isin(T, [E["GoStart"], E["GoCreateSyscall"]]), gval, g_before)
+    gcol = np.where(_among(T, [E["GoStart"], E["GoCreateSyscall"]]), gval, g_before)
+    del g_before
     pcol = np.where(T == E["ProcStart"], pval - 1, p_before)
+    del p_before, pval
     # a goroutine found in a syscall by another M's GoStatus: bind it to that M
-    need = np.flatnonzero((gcol == 0) & np.isin(T, [E["GoSyscallEnd"], E["GoSyscallEndBlocked"],
+    need = np.flatnonzero((gcol == 0) & _among(T, [E["GoSyscallEnd"], E["GoSyscallEndBlocked"],
                                                     E["GoDestroySyscall"]]))
     if len(need):
-        st = np.flatnonzero(is_status & (status == GO_SYSCALL))
+        st = st_rows[status == GO_SYSCALL]
         bind = {int(args[order[i], 1]): int(gval[i]) for i in st}
         for i in need.tolist():
             gcol[i] = bind.get(int(mu[md[i]]), 0)
@@ -656,24 +693,16 @@ def _go122_transitions(t: Trace) -> pd.DataFrame:
     n = len(ty)
     C = EV
     a0 = np.minimum(a[:, 0], np.uint64(2**62)).astype(np.int64)
-    parts = []
+    parts = []           # (event rows, g column, state, reason, stack?, sub)
     status_state = np.array([NOTEXIST, RUNNABLE, RUNNING, SYSCALL, WAITING, NOTEXIST], np.int8)
 
     def push(code, gcol, state, reason="", stack=False, sub=0):
-        k = np.flatnonzero(ty == code) if np.isscalar(code) else np.flatnonzero(np.isin(ty, code))
-        if len(k) == 0:
-            return
-        if isinstance(state, np.ndarray):
-            state = state[k]
-        if isinstance(reason, np.ndarray):
-            reason = reason[k]
-        parts.append(pd.DataFrame({
-            "ts": ts[k], "g": gcol[k], "state": np.asarray(state, np.int8) if not np.isscalar(state) else np.int8(state),
-            "reason": reason, "stack": stk[k] if stack else np.zeros(len(k), np.int64),
-            "ord": k.astype(np.int64) * 4 + sub}))
+        k = np.flatnonzero(ty == code) if np.isscalar(code) else np.flatnonzero(_among(ty, code))
+        if len(k):
+            parts.append((k, gcol, state, reason, stack, sub))
 
     reason_of_a0 = None
-    blk = np.isin(ty, [C["GoStop"], C["GoBlock"]])
+    blk = _among(ty, [C["GoStop"], C["GoBlock"]])
     if blk.any():
         reason_of_a0 = np.full(n, "", dtype=object)
         k = np.flatnonzero(blk)
@@ -697,9 +726,25 @@ def _go122_transitions(t: Trace) -> pd.DataFrame:
     push([C["GoStatus"], C["GoStatusStack"]], a0, st, stack=True)
     if not parts:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
-    df = pd.concat(parts, ignore_index=True)
-    df = df[df["g"].to_numpy() > 0]
-    return df.sort_values("ord", kind="stable").reset_index(drop=True)
+    # one row per (event, part), in event order: build each column once, already sorted
+    ords = np.concatenate([k.astype(np.int64) * 4 + sub for k, _, _, _, _, sub in parts])
+    gs = np.concatenate([gcol[k] for k, gcol, _, _, _, _ in parts])
+    order = np.argsort(ords, kind="stable")
+    order = order[gs[order] > 0]
+    ords, gs = ords[order], gs[order]
+    ks = np.concatenate([k for k, *_ in parts])[order]
+    state = np.concatenate([state[k] if isinstance(state, np.ndarray) else np.full(len(k), state, np.int8)
+                            for k, _, state, _, _, _ in parts]).astype(np.int8)[order]
+    has_stack = np.concatenate([np.full(len(k), stack) for k, _, _, _, stack, _ in parts])[order]
+    stack = np.where(has_stack, stk[ks], 0)
+    plain = all(isinstance(r, str) and r == "" for _, _, _, r, _, _ in parts)
+    if plain:
+        reason = np.full(len(ks), "", dtype=object)
+    else:
+        reason = np.concatenate([r[k] if isinstance(r, np.ndarray) else np.full(len(k), r, dtype=object)
+                                 for k, _, _, r, _, _ in parts])[order]
+    return pd.DataFrame({"ts": ts[ks], "g": gs, "state": state, "reason": reason, "stack": stack, "ord": ords},
+                        copy=False)
 
 
 def _go122_p_events(t: Trace):
@@ -708,11 +753,11 @@ def _go122_p_events(t: Trace):
     start_codes = [C["GoStart"], C["GoSyscallEnd"], C["GoSwitch"], C["GoSwitchDestroy"]]
     stop_codes = [C["GoStop"], C["GoBlock"], C["GoDestroy"], C["GoSyscallBegin"], C["ProcStop"],
                   C["GoSyscallEndBlocked"]]
-    m = np.isin(t.type, start_codes + stop_codes) & (t.p >= 0)
+    m = _among(t.type, start_codes + stop_codes) & (t.p >= 0)
     k = np.flatnonzero(m)
-    is_start = np.isin(t.type[k], start_codes)
+    is_start = _among(t.type[k], start_codes)
     g = t.g[k].copy()
-    sw = np.isin(t.type[k], [C["GoSwitch"], C["GoSwitchDestroy"]])
+    sw = _among(t.type[k], [C["GoSwitch"], C["GoSwitchDestroy"]])
     g[sw] = t.args[k[sw], 0].astype(np.int64)
     return t.p[k].astype(np.int64), t.ts[k], is_start, g
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import TraceError
+from .trace_legacy_fast import decode_events
 from ..model.trace import (FrameTable, NOTEXIST, RUNNABLE, RUNNING, SYSCALL, TableSpec, Trace,
                            WAITING)
 
@@ -66,6 +67,18 @@ HEADER_LEN = 16
 def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace:
     if minor < 11 or minor > 21:
         raise TraceError(source, f"go 1.{minor} trace is outside the supported pre-1.22 range 1.11-1.21", 0)
+    fast = decode_events(data, minor, _DESC, EV, _NARGS, _HAS_STACK, _STARTS_G, _ENDS_G, _G_FROM_ARG, _LOCAL,
+                         _UNTIMED, HEADER_LEN)
+    if fast is not None:
+        a = fast["args"]
+        return _finish_legacy(source, minor, fast["strings"], fast["stacks"], fast["timer_goids"], fast["ticks"],
+                              fast["inline_strings"], fast["ts"], fast["type"], fast["p"], fast["g"],
+                              [np.ascontiguousarray(a[:, k]) for k in range(4)], fast["stack"])
+    return _parse_loop(data, source, minor)
+
+
+def _parse_loop(data: bytes, source: str, minor: int) -> Trace:
+    """The event loop: the reference decoder, and the one that names what is wrong with a bad file."""
     mv = memoryview(data)
     n = len(data)
     off = HEADER_LEN
@@ -224,12 +237,17 @@ def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_st
             c_ts, c_type, c_p, c_g, c_a, c_stk) -> Trace:
     ts = np.frombuffer(c_ts, np.int64).copy()
     typ = np.frombuffer(c_type, np.uint8).copy()
-    args = np.stack([np.frombuffer(a, np.uint64) for a in c_a], axis=1) if len(ts) else np.zeros((0, 4), np.uint64)
+    cols = [np.frombuffer(a, np.uint64) for a in c_a]
     # GoSysExit's real timestamp is its third argument (Go's parser moves it there, then re-sorts)
-    sx = (typ == EV["GoSysExit"]) & (args[:, 2] != 0)
-    ts[sx] = args[sx, 2].astype(np.int64)
+    sx = (typ == EV["GoSysExit"]) & (cols[2] != 0)
+    ts[sx] = cols[2][sx].astype(np.int64)
+    del sx
     order = np.argsort(ts, kind="stable")
-    ts, typ, args = ts[order], typ[order], args[order]
+    ts, typ = ts[order], typ[order]
+    args = np.empty((len(ts), 4), np.uint64)
+    for k in range(4):                       # column by column: one copy of the table, not two
+        args[:, k] = cols[k][order]
+    del cols
     p = np.frombuffer(c_p, np.int64)[order]
     g = np.frombuffer(c_g, np.int64)[order]
     stk = np.frombuffer(c_stk, np.int64)[order]
@@ -270,10 +288,10 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
         k = np.nonzero(mask)[0]
         if len(k) == 0:
             return
-        parts.append(pd.DataFrame({
-            "ts": ts[k] + dts, "g": gcol[k], "state": np.int8(state),
-            "reason": reason if isinstance(reason, str) else reason[k],
-            "stack": stack[k] if stack is not None else 0, "ord": k * 4 + sub}))
+        parts.append({"ts": ts[k] + dts, "g": gcol[k], "state": np.full(len(k), state, np.int8),
+                      "reason": np.full(len(k), reason, dtype=object) if isinstance(reason, str) else reason[k],
+                      "stack": stack[k] if stack is not None else np.zeros(len(k), np.int64),
+                      "ord": k * 4 + sub})
 
     pre = idx < gi
     post = ~pre
@@ -283,8 +301,9 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
     created_pre -= set(a0[pre & (ty == C["GoStart"])].tolist())
     if created_pre and len(gmp):
         gs = np.fromiter(sorted(created_pre), np.int64)
-        parts.append(pd.DataFrame({"ts": ts[gi], "g": gs, "state": np.int8(RUNNABLE), "reason": "",
-                                   "stack": 0, "ord": gi * 4 - 1}))
+        parts.append({"ts": np.full(len(gs), ts[gi]), "g": gs, "state": np.full(len(gs), RUNNABLE, np.int8),
+                      "reason": np.full(len(gs), "", dtype=object), "stack": np.zeros(len(gs), np.int64),
+                      "ord": np.full(len(gs), gi * 4 - 1, np.int64)})
     emit(pre & (ty == C["GoStart"]), a0, RUNNING, "", None)
     emit(post & (ty == C["GoCreate"]), a0, RUNNABLE, "", stk)
     emit(post & np.isin(ty, [C["GoStart"], C["GoStartLabel"]]), g, RUNNING, "", None)
@@ -317,8 +336,10 @@ def _legacy_transitions(t: Trace) -> pd.DataFrame:
         emit(m2, g, RUNNING, "", None, dts=1, sub=1)
     if not parts:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
-    df = pd.concat(parts, ignore_index=True)
-    return df.sort_values("ord", kind="stable").reset_index(drop=True)
+    # one column at a time, in event order (a stable sort on ord, as the parts were emitted)
+    order = np.argsort(np.concatenate([q["ord"] for q in parts]), kind="stable")
+    return pd.DataFrame({c: np.concatenate([q[c] for q in parts])[order]
+                         for c in ("ts", "g", "state", "reason", "stack", "ord")}, copy=False)
 
 
 def _legacy_p_events(t: Trace):

@@ -20,7 +20,8 @@ def int_bincount(idx: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     weights = np.asarray(weights)
     if len(weights) == 0:
         return np.zeros(n, np.int64)
-    if float(np.abs(weights.astype(np.float64)).max()) * len(weights) < 2.0 ** 53:   # abs(int64 min) overflows
+    big = max(abs(int(weights.max())), abs(int(weights.min())))     # Python ints: no overflow, no temporaries
+    if big * len(weights) < 2 ** 53:
         return np.rint(np.bincount(idx, weights=weights, minlength=n)).astype(np.int64)
     out = np.zeros(n, np.int64)
     np.add.at(out, idx, weights)
@@ -295,18 +296,30 @@ class UniqueStacks:
 
     def frame_lines(self) -> FrameLines:
         p = self.profile
-        ulens = np.diff(self.offsets)
-        stack_of_loc = np.repeat(np.arange(self.n), ulens)
-        nl = p.loc_n_lines[self.locs]
+        locs = self.locs
+        nl = p.loc_n_lines[locs]
         per = np.maximum(nl, 1)                      # a line-less location is one frame
         total = int(per.sum())
+        ix = np.int32 if total < 2**31 and len(p.line_function) < 2**31 else np.int64   # halves the memory
+        per = per.astype(ix)
+        ulens = np.diff(self.offsets)
+        stack_of_loc = np.repeat(np.arange(self.n, dtype=ix), ulens)
         f_stack = np.repeat(stack_of_loc, per)
-        f_loc = np.repeat(self.locs, per)
-        first_of_loc = np.repeat(np.cumsum(per) - per, per)
-        within = np.arange(total) - first_of_loc
-        f_line = np.where(np.repeat(nl, per) > 0, np.repeat(p.loc_line_start[self.locs], per) + within, -1)
-        inline = within < (np.repeat(per, per) - 1)
-        frames_per_stack = int_bincount(stack_of_loc, per, self.n)
-        sfirst = np.repeat(np.cumsum(frames_per_stack) - frames_per_stack, frames_per_stack)
-        depth = np.arange(total) - sfirst
+        f_loc = np.repeat(locs.astype(ix, copy=False), per)
+        frames_per_stack = int_bincount(stack_of_loc, per, self.n).astype(ix)
+        del stack_of_loc
+        ends = np.cumsum(per, dtype=np.int64)
+        within = np.arange(total, dtype=ix)
+        within -= np.repeat((ends - per).astype(ix), per)          # position inside its location
+        del ends
+        reps = np.repeat(per, per)
+        inline = within < reps - 1
+        del reps
+        f_line = np.repeat(p.loc_line_start[locs].astype(ix), per)
+        f_line += within
+        del within
+        f_line[np.repeat(nl == 0, per)] = -1
+        depth = np.arange(total, dtype=ix)
+        depth -= np.repeat((np.cumsum(frames_per_stack, dtype=np.int64) - frames_per_stack).astype(ix),
+                           frames_per_stack)
         return FrameLines(f_stack, depth, f_loc, f_line, inline)

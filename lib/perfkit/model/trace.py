@@ -187,6 +187,14 @@ class FrameTable:
                 "frame_line": np.asarray(self.line, np.int64)}
 
 
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """np.argsort(keys, kind="stable"), as two 16-bit radix passes when keys fit 0..2**32-1."""
+    if not len(keys) or keys.min() < 0 or keys.max() >= 2**32:
+        return np.argsort(keys, kind="stable")
+    o = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return o[np.argsort((keys >> 16).astype(np.uint16)[o], kind="stable")]
+
+
 class TraceTables:
     """Normalised tables of one trace, each built on first use from the parser's TableSpec."""
 
@@ -201,7 +209,7 @@ class TraceTables:
         UNDETERMINED (-1) at its first transition."""
         df = self._spec.transitions(self._trace)
         g, st = df["g"].to_numpy(), df["state"].to_numpy()
-        order = np.argsort(g, kind="stable")     # rows are in event order already
+        order = self._g_order = _stable_order(g)     # rows are in event order already
         prev = np.full(len(g), UNDETERMINED, np.int8)
         if len(g):
             gs, ss = g[order], st[order]
@@ -212,11 +220,16 @@ class TraceTables:
         df.insert(2, "from_state", prev)
         return df
 
+    @property
+    def goroutine_order(self) -> np.ndarray:
+        """Row order of ``transitions`` grouped by goroutine (ascending g), each in event order."""
+        self.transitions
+        return self._g_order
+
     @cached_property
     def transitions_by_goroutine(self) -> pd.DataFrame:
         """The transitions grouped by goroutine (ascending g), each goroutine's in event order."""
-        tr = self.transitions
-        return tr.take(np.argsort(tr["g"].to_numpy(), kind="stable")).reset_index(drop=True)
+        return self.transitions.take(self.goroutine_order).reset_index(drop=True)
 
     @cached_property
     def first_run(self) -> pd.Series:

@@ -53,11 +53,14 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     """Spans a goroutine spent in ``state`` (entered with a reason matching the
     predicate), as `go tool trace -pprof` measures them: g, start, end, duration, stack, reason.
     Spans still open at the end of the trace are left out."""
-    tr = t.tables.transitions_by_goroutine
+    tr = t.tables.transitions
     if len(tr) == 0:
         return pd.DataFrame(columns=["g", "start", "end", "duration", "stack", "reason"])
-    g, st, ts = tr["g"].to_numpy(), tr["state"].to_numpy(), tr["ts"].to_numpy()
-    stk, rs = tr["stack"].to_numpy(), tr["reason"].to_numpy()
+    # grouped by goroutine: numeric columns gathered whole, the reasons only where needed
+    order = t.tables.goroutine_order
+    g, st, ts = tr["g"].to_numpy()[order], tr["state"].to_numpy()[order], tr["ts"].to_numpy()[order]
+    stk = tr["stack"].to_numpy()[order]
+    reasons = tr["reason"].to_numpy()
     n = len(g)
     change = np.ones(n, bool)
     change[1:] = (g[1:] != g[:-1]) | (st[1:] != st[:-1])
@@ -67,7 +70,7 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     if reason is not None:
         # evaluate the predicate once per distinct reason
         cand = np.flatnonzero(sel)
-        codes, uniq = pd.factorize(rs[starts[cand]], use_na_sentinel=False)
+        codes, uniq = pd.factorize(reasons[order[starts[cand]]], use_na_sentinel=False)
         ok = np.fromiter((bool(reason(r)) for r in uniq), bool, len(uniq))
         sel[cand[~ok[codes]]] = False
     s = starts[sel]
@@ -77,7 +80,7 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     closed2 = g[e] == g[s]
     s, e = s[closed2], e[closed2]
     return pd.DataFrame({"g": g[s], "start": ts[s], "end": ts[e], "duration": ts[e] - ts[s],
-                         "stack": stk[s], "reason": rs[s]})
+                         "stack": stk[s], "reason": reasons[order[s]]})
 
 
 BLOCKING_KINDS = {
@@ -159,10 +162,17 @@ def goroutine_creation(t: Trace, by: str = "function", bucket_ns: int = 1_000_00
     if by == "stack":
         key = stk.astype(object)
     else:
-        key = np.asarray([_creator(t, s) for s in stk], dtype=object)
+        key = _creators(t, stk)
     df = pd.DataFrame({"second": sec, "creator": key})
     return df.groupby(["creator", "second"]).size().rename("created").reset_index() \
              .sort_values(["created"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _creators(t: Trace, stacks: np.ndarray) -> np.ndarray:
+    """_creator of each stack id, computed once per distinct stack."""
+    uniq, inv = np.unique(np.asarray(stacks, np.int64), return_inverse=True)
+    names = np.array([_creator(t, int(s)) for s in uniq] + [""], dtype=object)[:len(uniq)]
+    return names[inv.reshape(-1)]
 
 
 def _creator(t: Trace, sid: int) -> str:
@@ -198,7 +208,7 @@ def goroutine_time(t: Trace) -> pd.DataFrame:
         rows[col] = iv.groupby("g")["duration"].sum()
     df = pd.DataFrame(rows).fillna(0).astype(np.int64)
     cr = t.tables.creations
-    creator = pd.Series([_creator(t, s) for s in cr["stack"].to_numpy()], index=cr["g"].to_numpy())
+    creator = pd.Series(_creators(t, cr["stack"].to_numpy()), index=cr["g"].to_numpy())
     creator = creator[~creator.index.duplicated()]
     df["created_by"] = creator.reindex(df.index).fillna("")
     df.index.name = "g"

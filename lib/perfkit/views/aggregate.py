@@ -50,12 +50,20 @@ class Aggregation:
         w = self.stack_weight
         leaf = self.frames.depth[live] == 0
         flat = int_bincount(nd[leaf], w[st[leaf]], n)
-        # a node counts once per stack: distinct (stack, node) pairs by sorting
-        key = st.astype(np.int64) * n + nd
-        key.sort()
-        if len(key):
-            key = key[np.concatenate(([True], key[1:] != key[:-1]))]
-        cum = int_bincount(key % n, w[key // n], n)
+        # a node counts once per stack: distinct (stack, node) pairs. Frames come grouped by stack, so
+        # a stable sort by node alone puts a stack's repeats of a node side by side; with fewer than
+        # 2**16 nodes that sort is a radix sort
+        if n < 2**16:
+            order = np.argsort(nd.astype(np.uint16), kind="stable")
+        else:
+            order = np.argsort(nd, kind="stable")
+        s_o, n_o = st[order], nd[order]
+        del order
+        first = np.ones(len(s_o), bool)
+        if len(s_o):
+            first[1:] = (s_o[1:] != s_o[:-1]) | (n_o[1:] != n_o[:-1])
+        cum = int_bincount(n_o[first], w[s_o[first]], n)
+        del s_o, n_o, first
         present = np.zeros(n, bool)
         present[nd] = True
         return flat, cum, present

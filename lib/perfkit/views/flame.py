@@ -110,7 +110,8 @@ def flame_layout(profile: Profile, sample_index=None, *, min_fraction: float = 0
     x and total are in the profile's unit; frames whose total is below
     ``min_fraction`` of the graph's total are merged per parent.
     """
-    tree = call_tree(profile, sample_index, inverted=inverted, order="bfs", filters=filters)
+    tree = call_tree(profile, sample_index, inverted=inverted, order="bfs", filters=filters,
+                     prune_below=max(min_fraction, 0.0))
     grand = int(tree.loc[tree.parent == -1, "total"].abs().sum()) if len(tree) else 0
     out = _merge_small(tree, min_fraction * grand)
     out["x"] = _x_offsets(out, "total")

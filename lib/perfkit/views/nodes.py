@@ -27,8 +27,9 @@ class NodeTable:
 
     def of_frames(self, fr: FrameLines) -> np.ndarray:
         has = fr.line >= 0
-        return np.where(has, self.of_line[np.where(has, fr.line, 0)] if len(self.of_line) else -1,
-                        self.of_bare_loc[fr.loc])
+        dt = np.int32 if max(len(self.names), 1) < 2**31 else np.int64      # one entry per frame: keep it small
+        return np.where(has, self.of_line.astype(dt)[np.where(has, fr.line, 0)] if len(self.of_line) else -1,
+                        self.of_bare_loc.astype(dt)[fr.loc])
 
 
 def _objfile_names(p: Profile, loc_idx: np.ndarray) -> np.ndarray:

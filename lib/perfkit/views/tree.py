@@ -6,13 +6,14 @@ import pandas as pd
 
 from ..errors import OptionError
 from ..model.filter import Filters, checked_options
-from ..model.profile import Profile
+from ..model.profile import Profile, int_bincount
 from .aggregate import aggregate_nodes
 
 
 @checked_options
 def call_tree(profile: Profile, sample_index=None, *, granularity: str = "functions",
-              inverted: bool = False, order: str = "dfs", filters: Filters | None = None) -> pd.DataFrame:
+              inverted: bool = False, order: str = "dfs", filters: Filters | None = None,
+              prune_below: float = 0.0) -> pd.DataFrame:
     """The call tree: one row per distinct call path.
 
     Columns: id, parent (-1 for roots), depth, name, self, total. Top-down
@@ -20,39 +21,47 @@ def call_tree(profile: Profile, sample_index=None, *, granularity: str = "functi
     Rows are ordered depth-first with children by name (``order="dfs"``), or
     level by level (``order="bfs"``, cheaper for big trees); either way a
     parent's row comes before its children's and ``id`` is the row position.
+    ``prune_below`` (a fraction of the total): the children of a frame whose |total| is below it are
+    left out (what a flame graph merges away anyway); the frame's self is then its total.
     """
     if order not in ("dfs", "bfs"):
         raise OptionError(profile.source, f"order must be 'dfs' or 'bfs', not {order!r}")
     agg = aggregate_nodes(profile, sample_index, granularity=granularity, filters=filters)
     fr = agg.frames
-    live = agg.stack_live[fr.stack]
-    stack, depth, node = fr.stack[live], fr.depth[live], agg.frame_node[live]
     w = agg.stack_weight
     nst = len(w)
-    n_frames = np.zeros(nst, np.int64)
-    np.add.at(n_frames, stack, 1)
-    level = depth if inverted else n_frames[stack] - 1 - depth
-    srt = np.lexsort((stack, level))          # level-major: each level is one slice
-    stack, level, node = stack[srt], level[srt], node[srt]
+    n_frames = np.bincount(fr.stack, minlength=nst).astype(np.int64)   # frames come grouped by stack
+    fstart = np.zeros(nst, np.int64)
+    np.cumsum(n_frames[:-1], out=fstart[1:])
+    frame_node = agg.frame_node
+    # walk all stacks level by level (root first, or leaf first when inverted): no sort of the frames
+    act = np.flatnonzero(agg.stack_live & (n_frames > 0))
     path = np.full(nst, -1, np.int64)          # current path id per stack
     ids, parents, depths, names_idx, totals = [], [], [], [], []
     next_id = 0
-    max_level = int(level.max()) + 1 if len(level) else 0
-    bounds = np.searchsorted(level, np.arange(max_level + 1))
-    for L in range(max_level):
-        s, nd = stack[bounds[L]:bounds[L + 1]], node[bounds[L]:bounds[L + 1]]
-        nn = len(agg.nodes.names)
+    threshold = 0.0
+    L = 0
+    nn = len(agg.nodes.names)
+    while len(act):
+        s = act
+        nd = frame_node[fstart[s] + L] if inverted else frame_node[fstart[s] + n_frames[s] - 1 - L]
         codes, uniq = pd.factorize((path[s] + 1) * nn + nd, sort=False)
         new_ids = next_id + np.arange(len(uniq))
-        tot = np.zeros(len(uniq), np.int64)
-        np.add.at(tot, codes, w[s])
+        tot = int_bincount(codes, w[s], len(uniq))
+        path[s] = new_ids[codes]
+        next_id += len(uniq)
         ids.append(new_ids)
         parents.append(uniq // nn - 1)
         names_idx.append(uniq % nn)
         depths.append(np.full(len(uniq), L))
         totals.append(tot)
-        path[s] = new_ids[codes]
-        next_id += len(uniq)
+        L += 1
+        keep = n_frames[s] > L
+        if prune_below > 0:
+            if L == 1:
+                threshold = prune_below * float(np.abs(tot).sum())
+            keep &= np.abs(tot)[codes] >= threshold
+        act = s[keep]
     if not ids:
         df = pd.DataFrame({"id": [], "parent": [], "depth": [], "name": [], "self": [], "total": []})
     else:
@@ -60,9 +69,8 @@ def call_tree(profile: Profile, sample_index=None, *, granularity: str = "functi
                            "depth": np.concatenate(depths),
                            "name": agg.nodes.names[np.concatenate(names_idx)].astype(object),
                            "total": np.concatenate(totals)})
-        self_ = np.zeros(next_id, np.int64)
         has = agg.stack_live & (n_frames > 0)
-        np.add.at(self_, path[has], w[has])
+        self_ = int_bincount(path[has], w[has], next_id)
         df["self"] = self_
         df = df[["id", "parent", "depth", "name", "self", "total"]]
         df = _depth_first(df) if order == "dfs" else df

@@ -1,0 +1,104 @@
+"""The numpy Sample decoder (formats.protowire) against the protobuf runtime's decode."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perfkit.errors import ProfileError
+from perfkit.formats import pprof
+from perfkit.proto import profile_pb2
+
+FLEET = Path(__file__).resolve().parents[2] / "shared" / "fleet-debug-archives"
+FLEET_FILES = sorted(p for a in ("pprof-normal", "pprof-bad-cpu") for p in (FLEET / a).glob("*")
+                     if p.name in ("allocs", "block", "heap", "mutex", "profile", "goroutine", "threadcreate"))
+
+
+def _slow(monkeypatch, data: bytes):
+    with monkeypatch.context() as m:
+        m.setattr(pprof, "_decode_fast", lambda box, source: None)
+        return pprof.decode_profile(data, "x", allow_empty=True)
+
+
+def _same(a, b):
+    for f in ("values", "stack_offsets", "stack_locs", "loc_id", "line_function", "fn_name"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert x.dtype == y.dtype and np.array_equal(x, y), f
+    assert a.labels.reset_index(drop=True).equals(b.labels.reset_index(drop=True))
+    assert a.sample_types == b.sample_types and a.period == b.period
+
+
+@pytest.mark.skipif(not FLEET_FILES, reason="no Fleet archives in ../shared/fleet-debug-archives")
+@pytest.mark.parametrize("path", FLEET_FILES, ids=lambda p: f"{p.parent.name}-{p.name}")
+def test_fleet_profiles_decode_alike(path, monkeypatch):
+    data = path.read_bytes()
+    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    calls = []
+    real = pprof.decode_samples
+    monkeypatch.setattr(pprof, "decode_samples", lambda *a: calls.append(1) or real(*a))
+    fast = pprof.decode_profile(data, "x", allow_empty=True)
+    monkeypatch.undo()
+    if raw[:1] in (b"\x0a",):                # profile.proto: the fast path must have been taken
+        assert calls
+    _same(fast, _slow(monkeypatch, data))
+
+
+def _message(packed: bool, labels: bool) -> bytes:
+    m = profile_pb2.Profile(string_table=["", "samples", "count", "cpu", "nanoseconds", "f", "k", "v"])
+    m.sample_type.add(type=1, unit=2)
+    m.sample_type.add(type=3, unit=4)
+    m.function.add(id=7, name=5)
+    for i in range(1, 40):
+        m.location.add(id=1000 * i, line=[profile_pb2.Line(function_id=7, line=i)])
+    rng = np.random.default_rng(1)
+    for s in range(300):
+        depth = int(rng.integers(1, 30)) if packed else int(rng.integers(1, 3))
+        ids = [1000 * int(x) for x in rng.integers(1, 40, depth)]
+        smp = m.sample.add(location_id=ids, value=[int(rng.integers(-5, 5)), -(2 ** 62) + s])
+        if labels and s % 3 == 0:
+            smp.label.add(key=6, str=7)
+            smp.label.add(key=6, num=-3, num_unit=4)
+    return m.SerializeToString()
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("labels", [True, False])
+def test_synthetic_encodings_decode_alike(packed, labels, monkeypatch):
+    data = _message(packed, labels)
+    fast = pprof.decode_profile(data, "x")
+    _same(fast, _slow(monkeypatch, data))
+    if labels:
+        assert len(fast.labels) == 200
+
+
+def test_unpacked_and_mixed_fields():
+    # hand-written Sample: location ids unpacked then packed, values unpacked, an unknown field 9
+    def varint(x):
+        out = bytearray()
+        while True:
+            b, x = x & 0x7F, x >> 7
+            out.append(b | (0x80 if x else 0))
+            if not x:
+                return bytes(out)
+    body = (b"\x08" + varint(2) + b"\x0a\x02" + varint(1) + varint(3) + b"\x48\x05"
+            + b"\x10" + varint(11))
+    m = profile_pb2.Profile(string_table=["", "samples", "count"])
+    m.sample_type.add(type=1, unit=2)
+    for i in (1, 2, 3):
+        m.location.add(id=i)
+    data = m.SerializeToString() + b"\x12" + varint(len(body)) + body
+    p = pprof.decode_profile(data, "x")
+    assert p.stack_locs.tolist() == [1, 0, 2] and p.values.tolist() == [[11]]
+
+
+@pytest.mark.parametrize("body", [b"\x0a\x05\x01", b"\x08", b"\x0b\x01", b"\x08\x81", b"\x10\x01\x10\x02"])
+def test_broken_samples_raise_profile_error(body):
+    m = profile_pb2.Profile(string_table=["", "samples", "count"])
+    m.sample_type.add(type=1, unit=2)
+    m.location.add(id=1)
+    data = m.SerializeToString() + b"\x12" + bytes([len(body)]) + body
+    with pytest.raises(ProfileError) as e:
+        pprof.decode_profile(data, "bad.pb")
+    assert "bad.pb" in str(e.value)
