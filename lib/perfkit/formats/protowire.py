@@ -201,7 +201,8 @@ def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None, starts=N
     return SampleArrays(offsets, loc_ids, values, labels)
 
 
-def _uvarint(data: bytes, pos: int) -> tuple[int, int] | None:
+def uvarint(data: bytes, pos: int) -> tuple[int, int] | None:
+    """One unsigned varint: (value, next position), None when the bytes end first or it runs past 64 bits."""
     v = shift = 0
     while pos < len(data) and shift < 64:
         c = data[pos]
@@ -218,7 +219,7 @@ def locate_samples(msg: bytes, lens: np.ndarray) -> np.ndarray | None:
     follow each other with nothing in between, as Go writes them; else None."""
     pos, n = 0, len(msg)
     while pos < n:                                  # the top-level fields before the first sample
-        r = _uvarint(msg, pos)
+        r = uvarint(msg, pos)
         if r is None:
             return None
         tag, pos = r
@@ -227,12 +228,12 @@ def locate_samples(msg: bytes, lens: np.ndarray) -> np.ndarray | None:
             break
         wt = tag & 7
         if wt == 0:
-            r = _uvarint(msg, pos)
+            r = uvarint(msg, pos)
             if r is None:
                 return None
             pos = r[1]
         elif wt == 2:
-            r = _uvarint(msg, pos)
+            r = uvarint(msg, pos)
             if r is None:
                 return None
             pos = r[1] + r[0]

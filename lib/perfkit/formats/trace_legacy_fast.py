@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .protowire import uvarint
+
 CHUNK = 4 << 20
 MARGIN = 4096           # an event's header and length fields lie within this of its start
 JUMP = 16               # events per step of the Python loop (a power of two)
@@ -155,7 +157,7 @@ def decode_events(data: bytes, minor: int, desc, names_ev: dict, nargs_tab, has_
     try:
         return _decode(data, minor, desc, names_ev, nargs_tab, has_stack, starts_g, ends_g, g_from_arg, local,
                        untimed, header_len)
-    except (_Irregular, IndexError, ValueError, OverflowError):
+    except (_Irregular, IndexError, ValueError, OverflowError, TypeError):
         return None                            # the event loop decodes it, or names what is wrong
 
 
@@ -190,7 +192,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
         a0[lp] = ve
         a1[lp] = ve + ln
         for i in lp[typ[lp] == ev_userlog].tolist():       # log messages: few
-            m, m_end = _uvarint(data, int(a1[i]))
+            m, m_end = uvarint(data, int(a1[i]))
             ul_msg[i] = data[m_end:m_end + m].decode("utf-8", "replace")
     del lp
     a0[is_str] = a1[is_str]
@@ -245,8 +247,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     # strings, stacks (few): Python
     strings: dict[int, str] = {}
     for p in pos[is_str].tolist():
-        sid, e1 = _uvarint(data, p + 1)
-        ln, e2 = _uvarint(data, e1)
+        sid, e1 = uvarint(data, p + 1)
+        ln, e2 = uvarint(data, e1)
         if sid == 0 or sid in strings:
             raise _Irregular
         strings[sid] = data[e2:e2 + ln].decode("utf-8", "replace")
@@ -390,18 +392,6 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     return {"strings": strings, "stacks": stacks, "timer_goids": timer_goids, "ticks": ticks,
             "inline_strings": inline, "ts": cols["ts"], "type": cols["type"].astype(np.uint8), "p": cols["p"],
             "g": cols["g"], "args": cols["a"], "stack": cols["stk"]}
-
-
-def _uvarint(data: bytes, pos: int) -> tuple[int, int]:
-    """One varint (value, next position) of a record already checked by the chain walk."""
-    v = shift = 0
-    while True:
-        c = data[pos]
-        pos += 1
-        v |= (c & 0x7F) << shift
-        if c < 0x80:
-            return v, pos
-        shift += 7
 
 
 def _ends_at(b: np.ndarray, q: np.ndarray) -> np.ndarray:
