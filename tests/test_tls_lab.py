@@ -10,8 +10,11 @@ from conftest import ROOT
 
 pytest.importorskip("tls_lab", reason="the TLS lab package is installed by `make setup` (pip install -e lab/tls)")
 import tls_lab  # noqa: E402
+from perfkit.analysis import requests_per_connection  # noqa: E402
 from tls_lab import (HostsReport, Scenario, TLSLabError, count_handshake_errors, handshake_error_class,  # noqa: E402
                      read_hosts_report)
+
+Z_999 = 3.29                        # two-sided 99.9 % normal quantile
 
 pytestmark = pytest.mark.serial     # measures CPU or rates: `make test` runs it alone, after the parallel part
 
@@ -147,13 +150,15 @@ def test_churn_rsa_against_keepalive_ecdsa(two_runs):
     # CPU: the churning server does several times the work for the same check-ins
     assert sc["cores"] > 4 * sk["cores"]
     # requests per connection: 1 when churning; more than 1 when kept alive (each host's connection lives on),
-    # as many as the hosts had sent when the heap snapshot's GC ran
-    assert kc.rpc_low <= 1.0 <= kc.rpc_high
-    assert kk.rpc_low > 1.0
+    # as many as the hosts had sent when the heap snapshot's GC ran. The kit's 95 % interval misses the truth
+    # in one run of 20 by design (one CI run did: 2.46-6.59 against 7.0), so coverage is checked at 99.9 %
+    rc, rk = (requests_per_connection(r.archive["allocs"], z=Z_999) for r in (churn, keep))
+    assert rc.low <= 1.0 <= rc.high
+    assert kk.rpc_low > 1.0 and rk.low <= kk.rpc_low
     lo_t, hi_t = keep.heap_profile_span()
     truth = [keep.hosts.counts(keep.hosts.started_unix - 1, t) for t in (lo_t, hi_t)]
     truth = [c["requests_ok"] / c["connections"] for c in truth]
-    assert kk.rpc_low <= max(truth) and min(truth) <= kk.rpc_high
+    assert rk.low <= max(truth) and min(truth) <= rk.high
     # the trace's accept rate follows the hosts' connection rate (within the count's Poisson interval,
     # widened by 20 % for the bucketed window edges)
     truth = churn.host_rates("trace")["connections"]
