@@ -103,6 +103,15 @@ def test_import_perfkit_stays_light():
     assert json.loads(out) == []
 
 
+def test_html_and_graphviz_renderers_load_no_matplotlib():
+    # perfkit.render loads each renderer on first use: an interactive flame graph or a call graph
+    # (half a second less on a big profile) never pays for matplotlib
+    code = ("import sys, perfkit; from perfkit.render import interactive_flame, call_graph, explore; "
+            "print('matplotlib' in sys.modules); from perfkit.render import flame_graph; print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]
+
+
 def _public_names(path: Path) -> list[str]:
     tree = ast.parse(path.read_text())
     return [n.name for n in tree.body

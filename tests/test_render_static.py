@@ -383,6 +383,33 @@ def test_figures_are_not_in_pyplot_and_render_inline(bad_flame, normal):
     assert bad_flame._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _tight_png(fig) -> np.ndarray:
+    import io
+    buf = io.BytesIO()
+    Figure.savefig(fig, buf, format="png", bbox_inches="tight")
+    buf.seek(0)
+    return mpimg.imread(buf, format="png")
+
+
+def test_png_bounding_box_is_matplotlibs_tight_box(archives, normal, bad, bad_flame, cpu_diff, tmp_path):
+    # save_figure and _repr_png_ skip matplotlib's throw-away draw for PNGs: the same pixels, every chart kind
+    from perfkit.render import p_timeline
+    from perfkit.trace import read_trace
+    figs = {"flame": bad_flame, "icicle": flame_graph(bad.cpu, icicle=True), "diff": cpu_diff,
+            "subsystems": subsystem_bars({"normal": normal.cpu, "bad": bad.cpu}),
+            "delta": delta_bars(normal.cpu, bad.cpu),
+            "goroutines": goroutines_side_by_side({k: a["goroutine"] for k, a in archives.items()}),
+            "heap": heap_side_by_side({k: a["heap"] for k, a in archives.items()}),
+            "timeline": p_timeline({"bad": read_trace(bad.trace)})}
+    for name, fig in figs.items():
+        want = _tight_png(fig)
+        saved = mpimg.imread(str(save_figure(fig, tmp_path / f"{name}.png")))
+        assert saved.shape == want.shape and np.array_equal(saved, want), name
+        import io
+        inline = mpimg.imread(io.BytesIO(fig._repr_png_()), format="png")
+        assert np.array_equal(inline, want), name
+
+
 def test_save_figure_formats_and_safety(bad_flame, tmp_path):
     pdf = save_figure(bad_flame, tmp_path / "f.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-"
