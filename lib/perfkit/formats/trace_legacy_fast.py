@@ -354,18 +354,18 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     g = np.where(code_start[t_typ] | code_arg[t_typ], b0, g_before)
     del g_before, b0, body0
     # columns of the timed events: body (named args) padded to 4, stack last
-    A = np.zeros((len(tr), 4), np.uint64)
+    A = [np.zeros(len(tr), np.uint64) for _ in range(4)]
     for k in range(4):
-        ok = body_n > k
-        A[ok, k] = vals[voff[tr[ok]] + 1 + k]
+        ok = np.flatnonzero(body_n > k)
+        A[k][ok] = vals[voff[tr[ok]] + 1 + k]
     stk = np.zeros(len(tr), np.uint64)
     stk[hs] = vals[voff[tr[hs]] + cnt[hs] - 1]
     stk_i = np.where(stk < np.uint64(2 ** 63), stk, 0).astype(np.int64)
     del stk, body_n, cnt, hs
     inline: dict[str, int] = {}
     for j in np.flatnonzero(t_typ == ev_userlog).tolist():
-        A[j, 2] = 0
-        A[j, 3] = inline.setdefault(ul_msg.get(int(tr[j]), "") or "", len(inline))
+        A[2][j] = 0
+        A[3][j] = inline.setdefault(ul_msg.get(int(tr[j]), "") or "", len(inline))
     lut = np.arange(64, dtype=np.uint8)
     for a, z in local.items():
         lut[a] = z
@@ -376,8 +376,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
         c_p, c_g, c_s = arg(2, cr), arg(3, cr), arg(4, cr)
         if bool((c_s >= np.uint64(2 ** 63)).any()):
             raise _Irregular
-        ca = np.zeros((len(cr), 4), np.uint64)
-        ca[:, 1], ca[:, 2] = c_p, c_g
+        ca = [np.zeros(len(cr), np.uint64), c_p, c_g, np.zeros(len(cr), np.uint64)]
         cpu = {"ts": np.minimum(arg(1, cr), np.uint64(2 ** 63 - 1)).astype(np.int64),
                "type": np.full(len(cr), ev_cpu, np.uint8),
                "p": np.where((c_p == np.uint64(MAX_U64)) | (c_p > np.uint64(2 ** 62)), -1,
@@ -386,7 +385,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
                "stk": c_s.astype(np.int64), "row": cr}
         allrows = np.concatenate([tr, cr])
         o = np.argsort(allrows, kind="stable")
-        cols = {k: np.concatenate([cols[k], cpu[k]])[o] for k in cols}
+        cols = {k: [np.concatenate([x, y])[o] for x, y in zip(cols[k], cpu[k])] if k == "a"
+                else np.concatenate([cols[k], cpu[k]])[o] for k in cols}
     if ticks == 0:
         raise _Irregular
     return {"strings": strings, "stacks": stacks, "timer_goids": timer_goids, "ticks": ticks,

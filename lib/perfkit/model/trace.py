@@ -235,7 +235,8 @@ class TraceTables:
     def first_run(self) -> pd.Series:
         """Per goroutine, the time it first ran in the trace (Go's GoroutineSummary.StartTime)."""
         tr = self.transitions
-        return tr[tr["state"].to_numpy() == RUNNING].groupby("g")["ts"].min()
+        run = tr["state"].to_numpy() == RUNNING           # two columns filtered, not the whole table
+        return tr["ts"][run].groupby(tr["g"][run]).min()
 
     @cached_property
     def p_runs(self) -> pd.DataFrame:

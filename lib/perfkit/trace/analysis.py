@@ -56,31 +56,35 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     tr = t.tables.transitions
     if len(tr) == 0:
         return pd.DataFrame(columns=["g", "start", "end", "duration", "stack", "reason"])
-    # grouped by goroutine: numeric columns gathered whole, the reasons only where needed
+    # grouped by goroutine: g and state gathered whole, the other columns only on the spans' rows
     order = t.tables.goroutine_order
-    g, st, ts = tr["g"].to_numpy()[order], tr["state"].to_numpy()[order], tr["ts"].to_numpy()[order]
-    stk = tr["stack"].to_numpy()[order]
-    reasons = tr["reason"].to_numpy()
+    g, st = tr["g"].to_numpy()[order], tr["state"].to_numpy()[order]
     n = len(g)
     change = np.ones(n, bool)
     change[1:] = (g[1:] != g[:-1]) | (st[1:] != st[:-1])
-    starts = np.nonzero(change)[0]
-    nxt = np.append(starts[1:], n)          # first row of the following run
+    starts = np.flatnonzero(change)
+    del change
     sel = st[starts] == state
+    del st
+    reasons = tr["reason"]
     if reason is not None:
         # evaluate the predicate once per distinct reason
         cand = np.flatnonzero(sel)
-        codes, uniq = pd.factorize(reasons[order[starts[cand]]], use_na_sentinel=False)
+        codes, uniq = pd.factorize(reasons.iloc[order[starts[cand]]].to_numpy(), use_na_sentinel=False)
         ok = np.fromiter((bool(reason(r)) for r in uniq), bool, len(uniq))
         sel[cand[~ok[codes]]] = False
+        del cand, codes
     s = starts[sel]
-    e = nxt[sel]
+    e = np.append(starts[1:], n)[sel]       # first row of the following run
+    del starts, sel
     closed = e < n
     s, e = s[closed], e[closed]
     closed2 = g[e] == g[s]
-    s, e = s[closed2], e[closed2]
-    return pd.DataFrame({"g": g[s], "start": ts[s], "end": ts[e], "duration": ts[e] - ts[s],
-                         "stack": stk[s], "reason": reasons[order[s]]})
+    s, e = order[s[closed2]], order[e[closed2]]
+    ts = tr["ts"].to_numpy()
+    return pd.DataFrame({"g": tr["g"].to_numpy()[s], "start": ts[s],
+                         "end": ts[e], "duration": ts[e] - ts[s], "stack": tr["stack"].to_numpy()[s],
+                         "reason": reasons.iloc[s].to_numpy()})
 
 
 BLOCKING_KINDS = {
