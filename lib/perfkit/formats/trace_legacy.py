@@ -249,7 +249,7 @@ def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_st
     for k in range(4):                       # column by column: one copy of the table, not two
         args[:, k] = a[k][order]
         a[k] = None
-    p = cols.pop("p")[order]
+    p = cols.pop("p")[order].astype(np.int64, copy=False)      # the fast path keeps P ids as int32
     g = cols.pop("g")[order]
     stk = cols.pop("stack")[order]
     del order

@@ -271,7 +271,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     pid = arg(0, brow)
     if bool(((pid != np.uint64(MAX_U64)) & (pid > np.uint64(0x7FFFFFFF))).any()):
         raise _Irregular
-    bp = np.where(pid == np.uint64(MAX_U64), -1, pid.astype(np.int64))
+    bp = np.where(pid == np.uint64(MAX_U64), -1, pid.astype(np.int64)).astype(np.int32)   # P ids fit int32
     bts = arg(1, brow)
     pre = bi < 0
     if bool((pre & ~is_str & ~is_stack & (typ != ev_freq)).any()):
@@ -293,7 +293,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     if len(tr) and float(delta.max()) >= 2.0 ** 62:
         raise _Irregular
     tb = bi[tr]
-    delta = delta.astype(np.int64)
+    del bi
+    delta = delta.view(np.int64)                # < 2**62: the same values
     cs = np.cumsum(delta)
     first = np.ones(len(tr), bool)
     first[1:] = tb[1:] != tb[:-1]
@@ -312,8 +313,36 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     t_typ = typ[tr]
     hs = np.asarray(has_stack, bool)[t_typ]
     cnt = ecount[tr]
+    # columns of the timed events: body (named args) padded to 4, stack last
     body_n = cnt - 1 - hs
+    A = [np.zeros(len(tr), np.uint64) for _ in range(4)]
+    for k in range(4):
+        ok = np.flatnonzero(body_n > k)
+        A[k][ok] = vals[voff[tr[ok]] + 1 + k]
+    del body_n, ok
+    stk = np.zeros(len(tr), np.uint64)
+    hk = np.flatnonzero(hs)
+    stk[hk] = vals[voff[tr[hk]] + cnt[hk] - 1]
+    del hk, hs, cnt
+    stk[stk >= np.uint64(2 ** 63)] = 0
+    stk_i = stk.view(np.int64)
+    # CPU samples: kept aside like Go's parser, in file order with the others
+    cr = np.flatnonzero(is_cpu & ~pre)
+    cpu = None
+    if len(cr):
+        c_p, c_g, c_s = arg(2, cr), arg(3, cr), arg(4, cr)
+        if bool((c_s >= np.uint64(2 ** 63)).any()):
+            raise _Irregular
+        ca = [np.zeros(len(cr), np.uint64), c_p, c_g, np.zeros(len(cr), np.uint64)]
+        cpu = {"ts": np.minimum(arg(1, cr), np.uint64(2 ** 63 - 1)).astype(np.int64),
+               "type": np.full(len(cr), ev_cpu, np.uint8),
+               "p": np.where((c_p == np.uint64(MAX_U64)) | (c_p > np.uint64(2 ** 62)), -1,
+                             np.minimum(c_p, np.uint64(2 ** 62)).astype(np.int64)),
+               "g": np.minimum(c_g, np.uint64(2 ** 63 - 1)).astype(np.int64), "a": ca,
+               "stk": c_s.astype(np.int64), "row": cr}
+    del vals, voff, ecount, is_cpu, pre           # every argument is read: the values go
     P = bp[tb]
+    del tb
     # each P's current goroutine (kept across its batches): forward fill of starts and ends
     code_start = np.zeros(64, bool)
     code_start[list(starts_g)] = True
@@ -321,9 +350,11 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     code_end[list(ends_g)] = True
     code_arg = np.zeros(64, bool)
     code_arg[list(g_from_arg)] = True
-    body0 = arg(1, tr)
+    # the first named argument (A[0]) is the goroutine of starts and of code_arg events
+    ks = np.flatnonzero(code_start[t_typ])
+    setval = np.zeros(len(tr), np.int64)
+    setval[ks] = np.minimum(A[0][ks], np.uint64(2 ** 63 - 1)).astype(np.int64)
     sets = code_start[t_typ] | code_end[t_typ]
-    setval = np.where(code_start[t_typ], np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64), 0)
     order = np.argsort(P.astype(np.int16) if len(P) and P.max() < 2 ** 15 else P, kind="stable")   # radix
     order = order.astype(ix)
     Ps, sets_s = P[order], sets[order]
@@ -347,21 +378,12 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     before_s = setval[order[prev]]                 # the value set by the last start/end on this P
     before_s[~ok] = 0
     del prev, ok, setval
-    g_before = np.empty(m, np.int64)
-    g_before[order] = before_s
+    g = np.empty(m, np.int64)
+    g[order] = before_s
     del before_s, order
-    b0 = np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64)
-    g = np.where(code_start[t_typ] | code_arg[t_typ], b0, g_before)
-    del g_before, b0, body0
-    # columns of the timed events: body (named args) padded to 4, stack last
-    A = [np.zeros(len(tr), np.uint64) for _ in range(4)]
-    for k in range(4):
-        ok = np.flatnonzero(body_n > k)
-        A[k][ok] = vals[voff[tr[ok]] + 1 + k]
-    stk = np.zeros(len(tr), np.uint64)
-    stk[hs] = vals[voff[tr[hs]] + cnt[hs] - 1]
-    stk_i = np.where(stk < np.uint64(2 ** 63), stk, 0).astype(np.int64)
-    del stk, body_n, cnt, hs
+    ks = np.flatnonzero(code_start[t_typ] | code_arg[t_typ])
+    g[ks] = np.minimum(A[0][ks], np.uint64(2 ** 63 - 1)).astype(np.int64)
+    del ks
     inline: dict[str, int] = {}
     for j in np.flatnonzero(t_typ == ev_userlog).tolist():
         A[2][j] = 0
@@ -370,19 +392,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     for a, z in local.items():
         lut[a] = z
     cols = {"ts": ts_t, "type": lut[t_typ], "p": P, "g": g, "a": A, "stk": stk_i, "row": tr}
-    # CPU samples: kept aside like Go's parser, in file order with the others
-    cr = np.flatnonzero(is_cpu & ~pre)
-    if len(cr):
-        c_p, c_g, c_s = arg(2, cr), arg(3, cr), arg(4, cr)
-        if bool((c_s >= np.uint64(2 ** 63)).any()):
-            raise _Irregular
-        ca = [np.zeros(len(cr), np.uint64), c_p, c_g, np.zeros(len(cr), np.uint64)]
-        cpu = {"ts": np.minimum(arg(1, cr), np.uint64(2 ** 63 - 1)).astype(np.int64),
-               "type": np.full(len(cr), ev_cpu, np.uint8),
-               "p": np.where((c_p == np.uint64(MAX_U64)) | (c_p > np.uint64(2 ** 62)), -1,
-                             np.minimum(c_p, np.uint64(2 ** 62)).astype(np.int64)),
-               "g": np.minimum(c_g, np.uint64(2 ** 63 - 1)).astype(np.int64), "a": ca,
-               "stk": c_s.astype(np.int64), "row": cr}
+    if cpu is not None:
         allrows = np.concatenate([tr, cr])
         o = np.argsort(allrows, kind="stable")
         cols = {k: [np.concatenate([x, y])[o] for x, y in zip(cols[k], cpu[k])] if k == "a"
