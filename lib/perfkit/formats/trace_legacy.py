@@ -246,8 +246,9 @@ def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_st
     order = np.argsort(ts, kind="stable")
     ts, typ = ts[order], typ[order]
     args = np.empty((len(ts), 4), np.uint64)
-    for k in range(4):                       # column by column: one copy of the table, not two
-        args[:, k] = a[k][order]
+    for k in range(4):                       # column by column, in blocks: one copy of the table, not two
+        for i in range(0, len(ts), 1 << 20):
+            args[i:i + (1 << 20), k] = a[k][order[i:i + (1 << 20)]]
         a[k] = None
     p = cols.pop("p")[order].astype(np.int64, copy=False)      # the fast path keeps P ids as int32
     g = cols.pop("g")[order]

@@ -198,43 +198,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     a0[is_str] = a1[is_str]
     if bool((a1 < a0).any()):
         raise _Irregular
-    # the argument bytes, picked with a byte mask (ranges are disjoint and in order)
-    mark = np.zeros(n + 1, np.int8)
-    mark[a0] += 1
-    mark[a1] -= 1
-    nonempty = a1 > a0
-    if bool((b[a1[nonempty] - 1] >= 0x80).any()):
-        raise _Irregular                       # a varint runs past its argument block
-    # per event: the number of argument varints = terminators in its range
-    term_all = b < 0x80
-    cterm = np.zeros(n + 1, np.int64 if n >= 2**31 else np.int32)
-    inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
-    del mark
-    np.cumsum(term_all & inside, out=cterm[1:])
-    ecount = (cterm[a1] - cterm[a0]).astype(np.int32)
-    del cterm, a0, a1, term_all
-    ab = b[inside]
-    del inside
-    ends = np.flatnonzero(ab < 0x80).astype(ix)
-    vstart = np.empty_like(ends)
-    if len(ends):
-        vstart[0] = 0
-        vstart[1:] = ends[:-1] + 1
-    width = ends - vstart
-    del ends
-    if len(width) and int(width.max()) >= 10:
-        raise _Irregular
-    vals = (ab[vstart] & 0x7F).astype(np.uint64)
-    act = np.flatnonzero(width)
-    for j in range(1, 10):
-        if not len(act):
-            break
-        byte = ab[vstart[act] + j]
-        if j == 9 and bool((byte > 1).any()):
-            raise _Irregular
-        vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
-        act = act[width[act] > j]
-    del ab, vstart, width, act
+    ecount, vals = _arg_values(b, a0, a1)
+    del a0, a1
     voff = np.zeros(len(pos) + 1, np.int64)
     np.cumsum(ecount, out=voff[1:])
 
@@ -402,6 +367,58 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     return {"strings": strings, "stacks": stacks, "timer_goids": timer_goids, "ticks": ticks,
             "inline_strings": inline, "ts": cols["ts"], "type": cols["type"].astype(np.uint8), "p": cols["p"],
             "g": cols["g"], "args": cols["a"], "stack": cols["stk"]}
+
+
+def _arg_values(b: np.ndarray, a0: np.ndarray, a1: np.ndarray, block: int = 1 << 20):
+    """Per event the number of varints in its argument bytes [a0, a1) (int32), and the values of all
+    of them in order (uint64). Ranges are disjoint and in order; they are worked on in blocks of
+    events, so the byte-sized temporaries stay small (and are reused, not mapped afresh)."""
+    ne = len(a0)
+    ecount = np.empty(ne, np.int32)
+    parts = []
+    for e0 in range(0, ne, block):
+        x0, x1 = a0[e0:e0 + block], a1[e0:e0 + block]
+        lo, hi = int(x0.min()), int(x1.max())
+        x0 = x0 - lo
+        x1 = x1 - lo
+        # the argument bytes, picked with a byte mask
+        mark = np.zeros(hi - lo + 1, np.int8)
+        mark[x0] += 1
+        mark[x1] -= 1
+        seg = b[lo:hi]
+        if bool((seg[x1[x1 > x0] - 1] >= 0x80).any()):
+            raise _Irregular                   # a varint runs past its argument block
+        inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
+        # per event: the number of argument varints = terminators in its range
+        cterm = np.zeros(hi - lo + 1, np.int32)
+        np.cumsum((seg < 0x80) & inside, out=cterm[1:])
+        ecount[e0:e0 + block] = cterm[x1] - cterm[x0]
+        parts.append(_varints(seg[inside]))
+    return ecount, np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+
+
+def _varints(ab: np.ndarray) -> np.ndarray:
+    """Values of the back-to-back varints of ab (which ends with a terminator byte)."""
+    ends = np.flatnonzero(ab < 0x80)
+    vstart = np.empty_like(ends)
+    if len(ends):
+        vstart[0] = 0
+        vstart[1:] = ends[:-1] + 1
+    width = ends - vstart
+    del ends
+    if len(width) and int(width.max()) >= 10:
+        raise _Irregular
+    vals = (ab[vstart] & 0x7F).astype(np.uint64)
+    act = np.flatnonzero(width)
+    for j in range(1, 10):
+        if not len(act):
+            break
+        byte = ab[vstart[act] + j]
+        if j == 9 and bool((byte > 1).any()):
+            raise _Irregular
+        vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
+        act = act[width[act] > j]
+    return vals
 
 
 def _ends_at(b: np.ndarray, q: np.ndarray) -> np.ndarray:
