@@ -283,11 +283,11 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     A = [np.zeros(len(tr), np.uint64) for _ in range(4)]
     for k in range(4):
         ok = np.flatnonzero(body_n > k)
-        A[k][ok] = vals[voff[tr[ok]] + 1 + k]
+        _fill(A[k], ok, vals, lambda w: voff[tr[w]] + (1 + k))
     del body_n, ok
     stk = np.zeros(len(tr), np.uint64)
     hk = np.flatnonzero(hs)
-    stk[hk] = vals[voff[tr[hk]] + cnt[hk] - 1]
+    _fill(stk, hk, vals, lambda w: voff[tr[w]] + cnt[w] - 1)
     del hk, hs, cnt
     stk[stk >= np.uint64(2 ** 63)] = 0
     stk_i = stk.view(np.int64)
@@ -375,7 +375,8 @@ def _arg_values(b: np.ndarray, a0: np.ndarray, a1: np.ndarray, block: int = 1 <<
     events, so the byte-sized temporaries stay small (and are reused, not mapped afresh)."""
     ne = len(a0)
     ecount = np.empty(ne, np.int32)
-    parts = []
+    vals = np.empty(len(b), np.uint64)           # at most one varint a byte: pages past the end stay untouched
+    nv = 0
     for e0 in range(0, ne, block):
         x0, x1 = a0[e0:e0 + block], a1[e0:e0 + block]
         lo, hi = int(x0.min()), int(x1.max())
@@ -393,8 +394,17 @@ def _arg_values(b: np.ndarray, a0: np.ndarray, a1: np.ndarray, block: int = 1 <<
         cterm = np.zeros(hi - lo + 1, np.int32)
         np.cumsum((seg < 0x80) & inside, out=cterm[1:])
         ecount[e0:e0 + block] = cterm[x1] - cterm[x0]
-        parts.append(_varints(seg[inside]))
-    return ecount, np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        v = _varints(seg[inside])
+        vals[nv:nv + len(v)] = v
+        nv += len(v)
+    return ecount, vals[:nv]
+
+
+def _fill(out: np.ndarray, sel: np.ndarray, vals: np.ndarray, index_of) -> None:
+    """out[sel] = vals[index_of(sel)], in blocks (small index temporaries)."""
+    for i in range(0, len(sel), 1 << 20):
+        w = sel[i:i + (1 << 20)]
+        out[w] = vals[index_of(w)]
 
 
 def _varints(ab: np.ndarray) -> np.ndarray:
