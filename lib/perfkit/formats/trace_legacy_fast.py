@@ -288,7 +288,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     stk = np.zeros(len(tr), np.uint64)
     hk = np.flatnonzero(hs)
     _fill(stk, hk, vals, lambda w: voff[tr[w]] + cnt[w] - 1)
-    del hk, hs, cnt
+    del hk, hs
+    cnt = None                                  # (read by the lambda above: rebound, not deleted)
     stk[stk >= np.uint64(2 ** 63)] = 0
     stk_i = stk.view(np.int64)
     # CPU samples: kept aside like Go's parser, in file order with the others
@@ -305,7 +306,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
                              np.minimum(c_p, np.uint64(2 ** 62)).astype(np.int64)),
                "g": np.minimum(c_g, np.uint64(2 ** 63 - 1)).astype(np.int64), "a": ca,
                "stk": c_s.astype(np.int64), "row": cr}
-    del vals, voff, ecount, is_cpu, pre           # every argument is read: the values go
+    del is_cpu, pre
+    vals = voff = ecount = None                  # every argument is read: the values go (arg() keeps the names)
     P = bp[tb]
     del tb
     # each P's current goroutine (kept across its batches): forward fill of starts and ends
