@@ -70,10 +70,9 @@ def parse_legacy(data: bytes, source: str = "<trace>", minor: int = 11) -> Trace
     fast = decode_events(data, minor, _DESC, EV, _NARGS, _HAS_STACK, _STARTS_G, _ENDS_G, _G_FROM_ARG, _LOCAL,
                          _UNTIMED, HEADER_LEN)
     if fast is not None:
-        a = fast["args"]
+        cols = {k: fast.pop(k) for k in ("ts", "type", "p", "g", "args", "stack")}   # the finish frees them
         return _finish_legacy(source, minor, fast["strings"], fast["stacks"], fast["timer_goids"], fast["ticks"],
-                              fast["inline_strings"], fast["ts"], fast["type"], fast["p"], fast["g"],
-                              [np.ascontiguousarray(a[:, k]) for k in range(4)], fast["stack"])
+                              fast["inline_strings"], cols)
     return _parse_loop(data, source, minor)
 
 
@@ -229,30 +228,38 @@ def _parse_loop(data: bytes, source: str, minor: int) -> Trace:
         c_stk.append(stk if stk < 2**63 else 0); c_ord.append(seq); seq += 1
     if ticks == 0:
         raise TraceError(source, "no Frequency event in the trace (truncated?)", n)
-    return _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
-                   c_ts, c_type, c_p, c_g, c_a, c_stk)
+    cols = {"ts": np.frombuffer(c_ts, np.int64).copy(), "type": np.frombuffer(c_type, np.uint8).copy(),
+            "p": np.frombuffer(c_p, np.int64), "g": np.frombuffer(c_g, np.int64),
+            "args": [np.frombuffer(a, np.uint64) for a in c_a], "stack": np.frombuffer(c_stk, np.int64)}
+    return _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings, cols)
 
 
-def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings,
-            c_ts, c_type, c_p, c_g, c_a, c_stk) -> Trace:
-    ts = np.frombuffer(c_ts, np.int64).copy()
-    typ = np.frombuffer(c_type, np.uint8).copy()
-    cols = [np.frombuffer(a, np.uint64) for a in c_a]
+def _finish_legacy(source, minor, strings, stacks, timer_goids, ticks, inline_strings, cols: dict) -> Trace:
+    """The Trace from event columns in file order (ts, type, p, g, args: 4 columns, stack). The columns
+    are taken out of ``cols`` one by one and dropped once sorted, so that only one is copied at a time."""
+    ts, typ = cols.pop("ts"), cols.pop("type")
+    a = cols.pop("args")
     # GoSysExit's real timestamp is its third argument (Go's parser moves it there, then re-sorts)
-    sx = (typ == EV["GoSysExit"]) & (cols[2] != 0)
-    ts[sx] = cols[2][sx].astype(np.int64)
+    sx = np.flatnonzero((typ == EV["GoSysExit"]) & (a[2] != 0))
+    ts[sx] = a[2][sx].astype(np.int64)
     del sx
     order = np.argsort(ts, kind="stable")
     ts, typ = ts[order], typ[order]
     args = np.empty((len(ts), 4), np.uint64)
-    for k in range(4):                       # column by column: one copy of the table, not two
-        args[:, k] = cols[k][order]
-    del cols
-    p = np.frombuffer(c_p, np.int64)[order]
-    g = np.frombuffer(c_g, np.int64)[order]
-    stk = np.frombuffer(c_stk, np.int64)[order]
-    if len(ts):
-        ts = ((ts - ts[0]).astype(np.float64) * (1e9 / float(ticks))).astype(np.int64)
+    for k in range(4):                       # column by column, in blocks: one copy of the table, not two
+        for i in range(0, len(ts), 1 << 20):
+            args[i:i + (1 << 20), k] = a[k][order[i:i + (1 << 20)]]
+        a[k] = None
+    p = cols.pop("p")[order].astype(np.int64, copy=False)      # the fast path keeps P ids as int32
+    g = cols.pop("g")[order]
+    stk = cols.pop("stack")[order]
+    del order
+    if len(ts):                              # ticks -> ns since the first event, in place, in blocks
+        t0, scale = ts[0], 1e9 / float(ticks)
+        for i in range(0, len(ts), 1 << 20):
+            blk = ts[i:i + (1 << 20)]
+            blk -= t0
+            blk[:] = (blk.astype(np.float64) * scale).astype(np.int64)
     # stacks -> frame table (frames deduplicated by pc, as Go's parser keeps one frame per pc)
     table = FrameTable()
     stack_index = {sid: table.add_stack(frames, strings) for sid, frames in stacks.items()}
@@ -274,72 +281,124 @@ _BLOCK_REASONS = {
 }
 
 
-def _legacy_transitions(t: Trace) -> pd.DataFrame:
-    """Goroutine state transitions, as Go's converter maps pre-1.22 events onto the 1.22+ model."""
-    ty, ts, g, a0, stk = t.type, t.ts, t.g, t.args[:, 0].astype(np.int64), t.stack
-    n = len(ty)
-    idx = np.arange(n)
+def _transition_luts():
+    """Per event code: emits a transition, its new state, reason, g from arg 0, has a stack."""
     C = EV
-    gmp = np.nonzero(ty == C["Gomaxprocs"])[0]
+    emits, from_a0, with_stack = (np.zeros(64, bool) for _ in range(3))
+    state = np.zeros(64, np.int8)
+    reason = np.zeros(64, np.int8)
+    names = [""]
+
+    def put(name, st, why="", a0=False, stk=True):
+        c = C[name]
+        emits[c], state[c], from_a0[c], with_stack[c] = True, st, a0, stk
+        if why not in names:
+            names.append(why)
+        reason[c] = names.index(why)
+
+    put("GoCreate", RUNNABLE, a0=True)
+    put("GoStart", RUNNING, stk=False)
+    put("GoStartLabel", RUNNING, stk=False)
+    put("GoEnd", NOTEXIST, stk=False)
+    put("GoSched", RUNNABLE, "runtime.Gosched")
+    put("GoPreempt", RUNNABLE, "preempted")
+    for name, why in _BLOCK_REASONS.items():
+        put(name, WAITING, why)
+    put("GoUnblock", RUNNABLE, a0=True)
+    put("GoSysExit", RUNNABLE, stk=False)
+    put("GoWaiting", WAITING, stk=False)
+    put("GoInSyscall", SYSCALL, stk=False)
+    put("GoSysCall", SYSCALL)
+    return emits, state, reason, np.asarray(names, dtype=object), from_a0, with_stack
+
+
+_TR_LUTS = _transition_luts()
+
+
+def _legacy_transitions(t: Trace) -> pd.DataFrame:
+    """Goroutine state transitions, as Go's converter maps pre-1.22 events onto the 1.22+ model.
+
+    One row per transition in event order (ord = 4 * event row + sub): built from per-code tables,
+    with two kinds of extra rows put in place: goroutines that existed when tracing started (before
+    the first Gomaxprocs) and the 1 ns "running" after a syscall that did not block."""
+    ty, ts, g, stk = t.type, t.ts, t.g, t.stack
+    emits, state_of, reason_of, reasons, from_a0, with_stack = _TR_LUTS
+    C = EV
+    gmp = np.flatnonzero(ty == C["Gomaxprocs"])
     gi = int(gmp[0]) if len(gmp) else 0
-    parts = []
 
-    def emit(mask, gcol, state, reason, stack, dts=0, sub=0):
-        k = np.nonzero(mask)[0]
-        if len(k) == 0:
-            return
-        parts.append({"ts": ts[k] + dts, "g": gcol[k], "state": np.full(len(k), state, np.int8),
-                      "reason": np.full(len(k), reason, dtype=object) if isinstance(reason, str) else reason[k],
-                      "stack": stack[k] if stack is not None else np.zeros(len(k), np.int64),
-                      "ord": k * 4 + sub})
+    def a0(rows):
+        return t.args[rows, 0].astype(np.int64)
 
-    pre = idx < gi
-    post = ~pre
+    # before the first Gomaxprocs: GoStart takes its goroutine from arg 0, GoCreate/GoStartLabel emit nothing
+    m = emits[ty]
+    pre_ty = ty[:gi]
+    m[:gi] &= (pre_ty != C["GoCreate"]) & (pre_ty != C["GoStartLabel"])
+    rows = np.flatnonzero(m)
+    del m
     # goroutines that existed when tracing started
-    created_pre = set(a0[pre & (ty == C["GoCreate"])].tolist())
-    created_pre -= set(a0[ty == C["GoWaiting"]].tolist()) | set(a0[ty == C["GoInSyscall"]].tolist())
-    created_pre -= set(a0[pre & (ty == C["GoStart"])].tolist())
-    if created_pre and len(gmp):
-        gs = np.fromiter(sorted(created_pre), np.int64)
-        parts.append({"ts": np.full(len(gs), ts[gi]), "g": gs, "state": np.full(len(gs), RUNNABLE, np.int8),
-                      "reason": np.full(len(gs), "", dtype=object), "stack": np.zeros(len(gs), np.int64),
-                      "ord": np.full(len(gs), gi * 4 - 1, np.int64)})
-    emit(pre & (ty == C["GoStart"]), a0, RUNNING, "", None)
-    emit(post & (ty == C["GoCreate"]), a0, RUNNABLE, "", stk)
-    emit(post & np.isin(ty, [C["GoStart"], C["GoStartLabel"]]), g, RUNNING, "", None)
-    emit(ty == C["GoEnd"], g, NOTEXIST, "", None)
-    emit(np.isin(ty, [C["GoSched"], C["GoPreempt"]]), g, RUNNABLE,
-         np.where(ty == C["GoSched"], "runtime.Gosched", "preempted"), stk)
-    for name, reason in _BLOCK_REASONS.items():
-        emit(ty == C[name], g, WAITING, reason, stk)
-    emit(ty == C["GoUnblock"], a0, RUNNABLE, "", stk)
-    emit(ty == C["GoSysExit"], g, RUNNABLE, "", None)
-    emit(ty == C["GoWaiting"], g, WAITING, "", None)
-    emit(ty == C["GoInSyscall"], g, SYSCALL, "", None)
+    created_pre = set(a0(np.flatnonzero(pre_ty == C["GoCreate"])).tolist())
+    created_pre -= set(a0(np.flatnonzero(ty == C["GoWaiting"])).tolist())
+    created_pre -= set(a0(np.flatnonzero(ty == C["GoInSyscall"])).tolist())
+    created_pre -= set(a0(np.flatnonzero(pre_ty == C["GoStart"])).tolist())
+    cp = np.fromiter(sorted(created_pre), np.int64) if created_pre and len(gmp) else np.zeros(0, np.int64)
     # a syscall blocks if the goroutine's next event is GoSysBlock; else it lasts 1ns
-    sc = np.nonzero(ty == C["GoSysCall"])[0]
-    if len(sc):
-        order = np.lexsort((idx, g))
-        pos = np.empty(n, np.int64)
-        pos[order] = np.arange(n)
-        nxt = pos[sc] + 1
-        ok = nxt < n
-        nxt_ev = np.full(len(sc), -1)
-        nxt_ev[ok] = order[nxt[ok]]
-        blocked = np.zeros(len(sc), bool)
-        blocked[ok] = (g[nxt_ev[ok]] == g[sc[ok]]) & (ty[nxt_ev[ok]] == C["GoSysBlock"])
-        m = np.zeros(n, bool)
-        m[sc] = True
-        emit(m, g, SYSCALL, "", stk)
-        m2 = np.zeros(n, bool)
-        m2[sc[~blocked]] = True
-        emit(m2, g, RUNNING, "", None, dts=1, sub=1)
-    if not parts:
+    sc = np.flatnonzero(ty == C["GoSysCall"])
+    quick = sc[~np.isin(sc, _blocked_syscalls(ty, g))] if len(sc) else sc
+    # extra rows: inserted after their syscall's row, and before the first row at or after gi
+    at = np.concatenate([np.searchsorted(rows, quick) + 1, np.full(len(cp), np.searchsorted(rows, gi))])
+    n_x = len(at)
+    if len(rows) + n_x == 0:
         return pd.DataFrame({"ts": [], "g": [], "state": [], "reason": [], "stack": [], "ord": []})
-    # one column at a time, in event order (a stable sort on ord, as the parts were emitted)
-    order = np.argsort(np.concatenate([q["ord"] for q in parts]), kind="stable")
-    return pd.DataFrame({c: np.concatenate([q[c] for q in parts])[order]
-                         for c in ("ts", "g", "state", "reason", "stack", "ord")}, copy=False)
+    if n_x:
+        o = np.argsort(at, kind="stable")
+        at = at[o] + np.arange(n_x)                  # their places in the full table
+        is_x = np.zeros(len(rows) + n_x, bool)
+        is_x[at] = True
+        src = np.empty(len(rows) + n_x, np.int64)
+        src[~is_x] = rows
+        del is_x
+        x_src = np.concatenate([quick, np.full(len(cp), gi)])[o]
+        src[at] = x_src
+        x_sub1 = at[o < len(quick)]
+        x_cp = at[o >= len(quick)]
+    else:
+        src = rows
+        x_sub1 = x_cp = np.zeros(0, np.int64)
+    del rows
+    tys = ty[src]
+    out_g = g[src]
+    k = np.flatnonzero(from_a0[tys])
+    k = np.concatenate([k, np.flatnonzero((tys[:np.searchsorted(src, gi)] == C["GoStart"]))]) if gi else k
+    out_g[k] = a0(src[k])
+    out_g[x_cp] = cp
+    state = state_of[tys]
+    state[x_sub1] = RUNNING
+    state[x_cp] = RUNNABLE
+    reason = reasons[reason_of[tys]]
+    stack = stk[src]
+    stack[~with_stack[tys]] = 0
+    stack[x_sub1] = 0
+    del tys
+    out_ts = ts[src]
+    out_ts[x_sub1] += 1
+    src *= 4
+    src[x_sub1] += 1
+    src[x_cp] = gi * 4 - 1
+    return pd.DataFrame({"ts": out_ts, "g": out_g, "state": state, "reason": reason, "stack": stack, "ord": src},
+                        copy=False)
+
+
+def _blocked_syscalls(ty, g) -> np.ndarray:
+    """Rows of GoSysCall events whose goroutine's next event is a GoSysBlock."""
+    blk = np.flatnonzero(ty == EV["GoSysBlock"])
+    if not len(blk):
+        return blk
+    rows = np.flatnonzero(np.isin(g, np.unique(g[blk])))     # events of those goroutines only
+    rows = rows[np.argsort(g[rows], kind="stable")]          # grouped by goroutine, in event order
+    j = np.flatnonzero(ty[rows[1:]] == EV["GoSysBlock"])
+    prev, cur = rows[j], rows[j + 1]
+    return prev[(g[prev] == g[cur]) & (ty[prev] == EV["GoSysCall"])]
 
 
 def _legacy_p_events(t: Trace):

@@ -198,43 +198,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     a0[is_str] = a1[is_str]
     if bool((a1 < a0).any()):
         raise _Irregular
-    # the argument bytes, picked with a byte mask (ranges are disjoint and in order)
-    mark = np.zeros(n + 1, np.int8)
-    mark[a0] += 1
-    mark[a1] -= 1
-    nonempty = a1 > a0
-    if bool((b[a1[nonempty] - 1] >= 0x80).any()):
-        raise _Irregular                       # a varint runs past its argument block
-    # per event: the number of argument varints = terminators in its range
-    term_all = b < 0x80
-    cterm = np.zeros(n + 1, np.int64 if n >= 2**31 else np.int32)
-    inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
-    del mark
-    np.cumsum(term_all & inside, out=cterm[1:])
-    ecount = (cterm[a1] - cterm[a0]).astype(np.int32)
-    del cterm, a0, a1, term_all
-    ab = b[inside]
-    del inside
-    ends = np.flatnonzero(ab < 0x80).astype(ix)
-    vstart = np.empty_like(ends)
-    if len(ends):
-        vstart[0] = 0
-        vstart[1:] = ends[:-1] + 1
-    width = ends - vstart
-    del ends
-    if len(width) and int(width.max()) >= 10:
-        raise _Irregular
-    vals = (ab[vstart] & 0x7F).astype(np.uint64)
-    act = np.flatnonzero(width)
-    for j in range(1, 10):
-        if not len(act):
-            break
-        byte = ab[vstart[act] + j]
-        if j == 9 and bool((byte > 1).any()):
-            raise _Irregular
-        vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
-        act = act[width[act] > j]
-    del ab, vstart, width, act
+    ecount, vals = _arg_values(b, a0, a1)
+    del a0, a1
     voff = np.zeros(len(pos) + 1, np.int64)
     np.cumsum(ecount, out=voff[1:])
 
@@ -271,7 +236,7 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     pid = arg(0, brow)
     if bool(((pid != np.uint64(MAX_U64)) & (pid > np.uint64(0x7FFFFFFF))).any()):
         raise _Irregular
-    bp = np.where(pid == np.uint64(MAX_U64), -1, pid.astype(np.int64))
+    bp = np.where(pid == np.uint64(MAX_U64), -1, pid.astype(np.int64)).astype(np.int32)   # P ids fit int32
     bts = arg(1, brow)
     pre = bi < 0
     if bool((pre & ~is_str & ~is_stack & (typ != ev_freq)).any()):
@@ -293,7 +258,8 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     if len(tr) and float(delta.max()) >= 2.0 ** 62:
         raise _Irregular
     tb = bi[tr]
-    delta = delta.astype(np.int64)
+    del bi
+    delta = delta.view(np.int64)                # < 2**62: the same values
     cs = np.cumsum(delta)
     first = np.ones(len(tr), bool)
     first[1:] = tb[1:] != tb[:-1]
@@ -312,8 +278,38 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     t_typ = typ[tr]
     hs = np.asarray(has_stack, bool)[t_typ]
     cnt = ecount[tr]
+    # columns of the timed events: body (named args) padded to 4, stack last
     body_n = cnt - 1 - hs
+    A = [np.zeros(len(tr), np.uint64) for _ in range(4)]
+    for k in range(4):
+        ok = np.flatnonzero(body_n > k)
+        _fill(A[k], ok, vals, lambda w: voff[tr[w]] + (1 + k))
+    del body_n, ok
+    stk = np.zeros(len(tr), np.uint64)
+    hk = np.flatnonzero(hs)
+    _fill(stk, hk, vals, lambda w: voff[tr[w]] + cnt[w] - 1)
+    del hk, hs
+    cnt = None                                  # (read by the lambda above: rebound, not deleted)
+    stk[stk >= np.uint64(2 ** 63)] = 0
+    stk_i = stk.view(np.int64)
+    # CPU samples: kept aside like Go's parser, in file order with the others
+    cr = np.flatnonzero(is_cpu & ~pre)
+    cpu = None
+    if len(cr):
+        c_p, c_g, c_s = arg(2, cr), arg(3, cr), arg(4, cr)
+        if bool((c_s >= np.uint64(2 ** 63)).any()):
+            raise _Irregular
+        ca = [np.zeros(len(cr), np.uint64), c_p, c_g, np.zeros(len(cr), np.uint64)]
+        cpu = {"ts": np.minimum(arg(1, cr), np.uint64(2 ** 63 - 1)).astype(np.int64),
+               "type": np.full(len(cr), ev_cpu, np.uint8),
+               "p": np.where((c_p == np.uint64(MAX_U64)) | (c_p > np.uint64(2 ** 62)), -1,
+                             np.minimum(c_p, np.uint64(2 ** 62)).astype(np.int64)),
+               "g": np.minimum(c_g, np.uint64(2 ** 63 - 1)).astype(np.int64), "a": ca,
+               "stk": c_s.astype(np.int64), "row": cr}
+    del is_cpu, pre
+    vals = voff = ecount = None                  # every argument is read: the values go (arg() keeps the names)
     P = bp[tb]
+    del tb
     # each P's current goroutine (kept across its batches): forward fill of starts and ends
     code_start = np.zeros(64, bool)
     code_start[list(starts_g)] = True
@@ -321,9 +317,11 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     code_end[list(ends_g)] = True
     code_arg = np.zeros(64, bool)
     code_arg[list(g_from_arg)] = True
-    body0 = arg(1, tr)
+    # the first named argument (A[0]) is the goroutine of starts and of code_arg events
+    ks = np.flatnonzero(code_start[t_typ])
+    setval = np.zeros(len(tr), np.int64)
+    setval[ks] = np.minimum(A[0][ks], np.uint64(2 ** 63 - 1)).astype(np.int64)
     sets = code_start[t_typ] | code_end[t_typ]
-    setval = np.where(code_start[t_typ], np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64), 0)
     order = np.argsort(P.astype(np.int16) if len(P) and P.max() < 2 ** 15 else P, kind="stable")   # radix
     order = order.astype(ix)
     Ps, sets_s = P[order], sets[order]
@@ -347,51 +345,92 @@ def _decode(data, minor, desc, EV, nargs_tab, has_stack, starts_g, ends_g, g_fro
     before_s = setval[order[prev]]                 # the value set by the last start/end on this P
     before_s[~ok] = 0
     del prev, ok, setval
-    g_before = np.empty(m, np.int64)
-    g_before[order] = before_s
+    g = np.empty(m, np.int64)
+    g[order] = before_s
     del before_s, order
-    b0 = np.minimum(body0, np.uint64(2 ** 63 - 1)).astype(np.int64)
-    g = np.where(code_start[t_typ] | code_arg[t_typ], b0, g_before)
-    del g_before, b0, body0
-    # columns of the timed events: body (named args) padded to 4, stack last
-    A = np.zeros((len(tr), 4), np.uint64)
-    for k in range(4):
-        ok = body_n > k
-        A[ok, k] = vals[voff[tr[ok]] + 1 + k]
-    stk = np.zeros(len(tr), np.uint64)
-    stk[hs] = vals[voff[tr[hs]] + cnt[hs] - 1]
-    stk_i = np.where(stk < np.uint64(2 ** 63), stk, 0).astype(np.int64)
-    del stk, body_n, cnt, hs
+    ks = np.flatnonzero(code_start[t_typ] | code_arg[t_typ])
+    g[ks] = np.minimum(A[0][ks], np.uint64(2 ** 63 - 1)).astype(np.int64)
+    del ks
     inline: dict[str, int] = {}
     for j in np.flatnonzero(t_typ == ev_userlog).tolist():
-        A[j, 2] = 0
-        A[j, 3] = inline.setdefault(ul_msg.get(int(tr[j]), "") or "", len(inline))
+        A[2][j] = 0
+        A[3][j] = inline.setdefault(ul_msg.get(int(tr[j]), "") or "", len(inline))
     lut = np.arange(64, dtype=np.uint8)
     for a, z in local.items():
         lut[a] = z
     cols = {"ts": ts_t, "type": lut[t_typ], "p": P, "g": g, "a": A, "stk": stk_i, "row": tr}
-    # CPU samples: kept aside like Go's parser, in file order with the others
-    cr = np.flatnonzero(is_cpu & ~pre)
-    if len(cr):
-        c_p, c_g, c_s = arg(2, cr), arg(3, cr), arg(4, cr)
-        if bool((c_s >= np.uint64(2 ** 63)).any()):
-            raise _Irregular
-        ca = np.zeros((len(cr), 4), np.uint64)
-        ca[:, 1], ca[:, 2] = c_p, c_g
-        cpu = {"ts": np.minimum(arg(1, cr), np.uint64(2 ** 63 - 1)).astype(np.int64),
-               "type": np.full(len(cr), ev_cpu, np.uint8),
-               "p": np.where((c_p == np.uint64(MAX_U64)) | (c_p > np.uint64(2 ** 62)), -1,
-                             np.minimum(c_p, np.uint64(2 ** 62)).astype(np.int64)),
-               "g": np.minimum(c_g, np.uint64(2 ** 63 - 1)).astype(np.int64), "a": ca,
-               "stk": c_s.astype(np.int64), "row": cr}
+    if cpu is not None:
         allrows = np.concatenate([tr, cr])
         o = np.argsort(allrows, kind="stable")
-        cols = {k: np.concatenate([cols[k], cpu[k]])[o] for k in cols}
+        cols = {k: [np.concatenate([x, y])[o] for x, y in zip(cols[k], cpu[k])] if k == "a"
+                else np.concatenate([cols[k], cpu[k]])[o] for k in cols}
     if ticks == 0:
         raise _Irregular
     return {"strings": strings, "stacks": stacks, "timer_goids": timer_goids, "ticks": ticks,
             "inline_strings": inline, "ts": cols["ts"], "type": cols["type"].astype(np.uint8), "p": cols["p"],
             "g": cols["g"], "args": cols["a"], "stack": cols["stk"]}
+
+
+def _arg_values(b: np.ndarray, a0: np.ndarray, a1: np.ndarray, block: int = 1 << 20):
+    """Per event the number of varints in its argument bytes [a0, a1) (int32), and the values of all
+    of them in order (uint64). Ranges are disjoint and in order; they are worked on in blocks of
+    events, so the byte-sized temporaries stay small (and are reused, not mapped afresh)."""
+    ne = len(a0)
+    ecount = np.empty(ne, np.int32)
+    vals = np.empty(len(b), np.uint64)           # at most one varint a byte: pages past the end stay untouched
+    nv = 0
+    for e0 in range(0, ne, block):
+        x0, x1 = a0[e0:e0 + block], a1[e0:e0 + block]
+        lo, hi = int(x0.min()), int(x1.max())
+        x0 = x0 - lo
+        x1 = x1 - lo
+        # the argument bytes, picked with a byte mask
+        mark = np.zeros(hi - lo + 1, np.int8)
+        mark[x0] += 1
+        mark[x1] -= 1
+        seg = b[lo:hi]
+        if bool((seg[x1[x1 > x0] - 1] >= 0x80).any()):
+            raise _Irregular                   # a varint runs past its argument block
+        inside = np.cumsum(mark[:-1], dtype=np.int8).view(bool)
+        # per event: the number of argument varints = terminators in its range
+        cterm = np.zeros(hi - lo + 1, np.int32)
+        np.cumsum((seg < 0x80) & inside, out=cterm[1:])
+        ecount[e0:e0 + block] = cterm[x1] - cterm[x0]
+        v = _varints(seg[inside])
+        vals[nv:nv + len(v)] = v
+        nv += len(v)
+    return ecount, vals[:nv]
+
+
+def _fill(out: np.ndarray, sel: np.ndarray, vals: np.ndarray, index_of) -> None:
+    """out[sel] = vals[index_of(sel)], in blocks (small index temporaries)."""
+    for i in range(0, len(sel), 1 << 20):
+        w = sel[i:i + (1 << 20)]
+        out[w] = vals[index_of(w)]
+
+
+def _varints(ab: np.ndarray) -> np.ndarray:
+    """Values of the back-to-back varints of ab (which ends with a terminator byte)."""
+    ends = np.flatnonzero(ab < 0x80)
+    vstart = np.empty_like(ends)
+    if len(ends):
+        vstart[0] = 0
+        vstart[1:] = ends[:-1] + 1
+    width = ends - vstart
+    del ends
+    if len(width) and int(width.max()) >= 10:
+        raise _Irregular
+    vals = (ab[vstart] & 0x7F).astype(np.uint64)
+    act = np.flatnonzero(width)
+    for j in range(1, 10):
+        if not len(act):
+            break
+        byte = ab[vstart[act] + j]
+        if j == 9 and bool((byte > 1).any()):
+            raise _Irregular
+        vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
+        act = act[width[act] > j]
+    return vals
 
 
 def _ends_at(b: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ so the analyses never look at the format. Each table is built on first use.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -188,11 +189,28 @@ class FrameTable:
 
 
 def _stable_order(keys: np.ndarray) -> np.ndarray:
-    """np.argsort(keys, kind="stable"), as two 16-bit radix passes when keys fit 0..2**32-1."""
+    """np.argsort(keys, kind="stable"), as two 16-bit radix passes when keys fit 0..2**32-1 (then as
+    int32 when the rows fit: the order of a big table is kept, and the passes read strided views)."""
     if not len(keys) or keys.min() < 0 or keys.max() >= 2**32:
         return np.argsort(keys, kind="stable")
-    o = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
-    return o[np.argsort((keys >> 16).astype(np.uint16)[o], kind="stable")]
+    small = len(keys) < 2**31
+    if keys.dtype == np.int64 and keys.flags.c_contiguous and sys.byteorder == "little":
+        lo, hi = keys.view(np.uint16)[0::4], keys.view(np.uint16)[1::4]
+    else:
+        lo, hi = (keys & 0xFFFF).astype(np.uint16), (keys >> 16).astype(np.uint16)
+    o = np.argsort(lo, kind="stable")
+    if small:
+        o = o.astype(np.int32)
+    return o[np.argsort(hi[o], kind="stable")]
+
+
+def _same_as_previous(g: np.ndarray, order: np.ndarray, block: int = 1 << 22) -> np.ndarray:
+    """same[i] = g[order[i + 1]] == g[order[i]], block by block (no full copy of g in that order)."""
+    same = np.empty(max(len(order) - 1, 0), bool)
+    for i in range(0, len(same), block):
+        x = g[order[i:i + block + 1]]
+        same[i:i + len(x) - 1] = x[1:] == x[:-1]
+    return same
 
 
 class TraceTables:
@@ -212,8 +230,8 @@ class TraceTables:
         order = self._g_order = _stable_order(g)     # rows are in event order already
         prev = np.full(len(g), UNDETERMINED, np.int8)
         if len(g):
-            gs, ss = g[order], st[order]
-            same = gs[1:] == gs[:-1]
+            ss = st[order]
+            same = _same_as_previous(g, order)
             prev_sorted = np.full(len(g), UNDETERMINED, np.int8)
             prev_sorted[1:][same] = ss[:-1][same]
             prev[order] = prev_sorted
@@ -235,7 +253,8 @@ class TraceTables:
     def first_run(self) -> pd.Series:
         """Per goroutine, the time it first ran in the trace (Go's GoroutineSummary.StartTime)."""
         tr = self.transitions
-        return tr[tr["state"].to_numpy() == RUNNING].groupby("g")["ts"].min()
+        run = tr["state"].to_numpy() == RUNNING           # two columns filtered, not the whole table
+        return tr["ts"][run].groupby(tr["g"][run]).min()
 
     @cached_property
     def p_runs(self) -> pd.DataFrame:

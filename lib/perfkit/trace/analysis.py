@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.trace import RUNNABLE, RUNNING, STATE_NAMES, SYSCALL, WAITING, Trace
+from ..model.trace import RUNNABLE, RUNNING, STATE_NAMES, SYSCALL, WAITING, Trace, _same_as_previous
 
 
 @dataclass(frozen=True)
@@ -56,31 +56,44 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     tr = t.tables.transitions
     if len(tr) == 0:
         return pd.DataFrame(columns=["g", "start", "end", "duration", "stack", "reason"])
-    # grouped by goroutine: numeric columns gathered whole, the reasons only where needed
+    # grouped by goroutine: the state gathered whole, g compared block by block, the other
+    # columns read only on the spans' rows
     order = t.tables.goroutine_order
-    g, st, ts = tr["g"].to_numpy()[order], tr["state"].to_numpy()[order], tr["ts"].to_numpy()[order]
-    stk = tr["stack"].to_numpy()[order]
-    reasons = tr["reason"].to_numpy()
-    n = len(g)
+    gcol, st = tr["g"].to_numpy(), tr["state"].to_numpy()[order]
+    n = len(st)
     change = np.ones(n, bool)
-    change[1:] = (g[1:] != g[:-1]) | (st[1:] != st[:-1])
-    starts = np.nonzero(change)[0]
-    nxt = np.append(starts[1:], n)          # first row of the following run
+    change[1:] = ~_same_as_previous(gcol, order)
+    change[1:] |= st[1:] != st[:-1]
+    starts = np.flatnonzero(change)
+    del change
+    if n < 2**31:
+        starts = starts.astype(np.int32)
     sel = st[starts] == state
+    del st
+    reasons = tr["reason"]
     if reason is not None:
-        # evaluate the predicate once per distinct reason
+        # evaluate the predicate once per distinct reason, on blocks of the candidate rows
         cand = np.flatnonzero(sel)
-        codes, uniq = pd.factorize(reasons[order[starts[cand]]], use_na_sentinel=False)
-        ok = np.fromiter((bool(reason(r)) for r in uniq), bool, len(uniq))
-        sel[cand[~ok[codes]]] = False
-    s = starts[sel]
-    e = nxt[sel]
-    closed = e < n
-    s, e = s[closed], e[closed]
-    closed2 = g[e] == g[s]
+        verdicts: dict = {}
+        for i in range(0, len(cand), 1 << 21):
+            c = cand[i:i + (1 << 21)]
+            codes, uniq = pd.factorize(reasons.iloc[order[starts[c]]].to_numpy(), use_na_sentinel=False)
+            ok = np.fromiter((verdicts[r] if r in verdicts else verdicts.setdefault(r, bool(reason(r)))
+                              for r in uniq), bool, len(uniq))
+            sel[c[~ok[codes]]] = False
+        del cand
+    k = np.flatnonzero(sel)
+    del sel
+    s = starts[k]
+    closed = k + 1 < len(starts)                 # the run that follows starts at e
+    s, e = s[closed], starts[k[closed] + 1]
+    del starts, k
+    s, e = order[s], order[e]
+    closed2 = gcol[e] == gcol[s]
     s, e = s[closed2], e[closed2]
-    return pd.DataFrame({"g": g[s], "start": ts[s], "end": ts[e], "duration": ts[e] - ts[s],
-                         "stack": stk[s], "reason": reasons[order[s]]})
+    ts = tr["ts"].to_numpy()
+    return pd.DataFrame({"g": gcol[s], "start": ts[s], "end": ts[e], "duration": ts[e] - ts[s],
+                         "stack": tr["stack"].to_numpy()[s], "reason": reasons.iloc[s].to_numpy()})
 
 
 BLOCKING_KINDS = {
