@@ -25,11 +25,12 @@ def test_full_handshakes_sign_once_resumed_never(costs):
 def test_cost_follows_the_signature(costs, go_bin):
     ms = costs.set_index(["algorithm", "bits", "kind"])["ms_per_handshake"]
     sig = signature_costs(bits=(4096,), signs=5, go=go_bin).set_index(["algorithm", "bits"])["ms_per_sign"]
-    # a full RSA-4096 handshake is its signature plus a small rest: at least the signature (with timing slack),
-    # and its rest is no bigger than a whole ECDSA handshake's several times over
+    # a full RSA-4096 handshake is its one signature plus a rest: at least the signature (with timing slack), and
+    # the signature dominates. The rest measured 1.5-2.4 ms against 5.9-8 ms signatures (0.25-0.40 of one; several
+    # ECDSA handshakes' worth, so not bounded by those); a second signature would make it 1.0
     rest = ms[("RSA", 4096, "full")] - sig[("RSA-PSS", 4096)]
     assert rest > -0.25 * sig[("RSA-PSS", 4096)]
-    assert rest < 5 * ms[("ECDSA P-256", 256, "full")] + 0.5
+    assert rest < 0.6 * sig[("RSA-PSS", 4096)]
     # key size: RSA private-key work grows about cubically, 4096 costs several times 2048
     assert ms[("RSA", 4096, "full")] > 3 * ms[("RSA", 2048, "full")]
     # resumption skips the signature: far below a full RSA-4096 handshake
