@@ -122,3 +122,27 @@ def test_chunks_decoded_side_by_side_keep_sample_order(threads, monkeypatch):
         bad = data + b"\x12\x02\x08\x81"
         with pytest.raises(ProfileError, match="bad.pb"):
             pprof.decode_profile(bad, "bad.pb")
+
+
+def test_varints_match_the_scalar_reader_and_refuse_overflow():
+    # the one vectorised reader behind the profile and the pre-1.22 trace decoders, against uvarint
+    from perfkit.formats.protowire import uvarint, varints
+    rng = np.random.default_rng(7)
+    nums = [0, 1, 127, 128, 2**32 - 1, 2**32, 2**63, 2**64 - 1] + [int(x) >> int(s) for x, s in
+                                                                   zip(rng.integers(0, 2**63, 500), rng.integers(0, 63, 500))]
+    raw = bytearray()
+    for x in nums:
+        while True:
+            raw.append((x & 0x7F) | (0x80 if x > 0x7F else 0))
+            x >>= 7
+            if not x:
+                break
+    starts, vals = varints(np.frombuffer(bytes(raw), np.uint8))
+    pos, want = 0, []
+    while pos < len(raw):
+        v, pos = uvarint(bytes(raw), pos)
+        want.append(v)
+    assert [int(v) for v in vals] == want == nums and len(starts) == len(nums)
+    assert varints(np.frombuffer(b"\xff" * 9 + b"\x02", np.uint8)) is None      # past 64 bits
+    assert varints(np.frombuffer(b"\xff" * 10 + b"\x01", np.uint8)) is None     # 11 bytes
+    assert varints(np.frombuffer(b"\x05\x80", np.uint8)) is None                # ends inside a varint

@@ -28,10 +28,11 @@ class SampleArrays:
     label_bytes: list          # (sample index, Label message bytes)
 
 
-def _varints(b: np.ndarray):
-    """Start byte and value of every varint in b, or None if b does not end on a whole varint.
+def varints(b: np.ndarray):
+    """Start byte and value of every varint in b, or None if b does not end on a whole varint or one
+    is longer than 10 bytes or overflows 64 bits.
 
-    Positions are int32 (chunks are small); values are uint32 while every varint fits 4 bytes
+    Positions are int32 (below 2 GiB); values are uint32 while every varint fits 4 bytes
     (location ids, most values), else uint64.
     """
     if len(b) == 0:
@@ -39,7 +40,7 @@ def _varints(b: np.ndarray):
     term = b < 0x80
     if not term[-1]:
         return None
-    ends = np.flatnonzero(term).astype(np.int32)
+    ends = np.flatnonzero(term).astype(np.int32 if len(b) < 2**31 else np.int64)
     starts = np.empty_like(ends)
     starts[0] = 0
     np.add(ends[:-1], 1, out=starts[1:])
@@ -53,6 +54,8 @@ def _varints(b: np.ndarray):
     idx = np.flatnonzero(width)                     # varints of 2 bytes or more
     j = 1
     while len(idx):                                 # one round per byte of the longest varint
+        if j == 9 and bool((b[starts[idx] + j] > 1).any()):
+            return None                             # a 10th byte holds only bit 63
         part = b[starts[idx] + j].astype(vt)
         part &= vt(0x7F)
         part <<= vt(7 * j)
@@ -65,7 +68,7 @@ def _varints(b: np.ndarray):
 def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: int):
     """Decode the Sample bodies b[bstart[i]:bend[i]] (in order; between them only whole varints,
     such as the records' own tag and length); base = index of the first sample."""
-    dec = _varints(b)
+    dec = varints(b)
     if dec is None:
         return None
     starts, vals = dec

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .protowire import uvarint
+from .protowire import uvarint, varints
 
 CHUNK = 4 << 20
 MARGIN = 4096           # an event's header and length fields lie within this of its start
@@ -396,7 +396,10 @@ def _arg_values(b: np.ndarray, a0: np.ndarray, a1: np.ndarray, block: int = 1 <<
         cterm = np.zeros(hi - lo + 1, np.int32)
         np.cumsum((seg < 0x80) & inside, out=cterm[1:])
         ecount[e0:e0 + block] = cterm[x1] - cterm[x0]
-        v = _varints(seg[inside])
+        dec = varints(seg[inside])
+        if dec is None:
+            raise _Irregular
+        v = dec[1]
         vals[nv:nv + len(v)] = v
         nv += len(v)
     return ecount, vals[:nv]
@@ -407,30 +410,6 @@ def _fill(out: np.ndarray, sel: np.ndarray, vals: np.ndarray, index_of) -> None:
     for i in range(0, len(sel), 1 << 20):
         w = sel[i:i + (1 << 20)]
         out[w] = vals[index_of(w)]
-
-
-def _varints(ab: np.ndarray) -> np.ndarray:
-    """Values of the back-to-back varints of ab (which ends with a terminator byte)."""
-    ends = np.flatnonzero(ab < 0x80)
-    vstart = np.empty_like(ends)
-    if len(ends):
-        vstart[0] = 0
-        vstart[1:] = ends[:-1] + 1
-    width = ends - vstart
-    del ends
-    if len(width) and int(width.max()) >= 10:
-        raise _Irregular
-    vals = (ab[vstart] & 0x7F).astype(np.uint64)
-    act = np.flatnonzero(width)
-    for j in range(1, 10):
-        if not len(act):
-            break
-        byte = ab[vstart[act] + j]
-        if j == 9 and bool((byte > 1).any()):
-            raise _Irregular
-        vals[act] |= (byte & 0x7F).astype(np.uint64) << np.uint64(7 * j)
-        act = act[width[act] > j]
-    return vals
 
 
 def _ends_at(b: np.ndarray, q: np.ndarray) -> np.ndarray:
