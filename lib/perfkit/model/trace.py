@@ -204,7 +204,7 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:
     return o[np.argsort(hi[o], kind="stable")]
 
 
-def _same_as_previous(g: np.ndarray, order: np.ndarray, block: int = 1 << 22) -> np.ndarray:
+def same_as_previous(g: np.ndarray, order: np.ndarray, block: int = 1 << 22) -> np.ndarray:
     """same[i] = g[order[i + 1]] == g[order[i]], block by block (no full copy of g in that order)."""
     same = np.empty(max(len(order) - 1, 0), bool)
     for i in range(0, len(same), block):
@@ -231,7 +231,7 @@ class TraceTables:
         prev = np.full(len(g), UNDETERMINED, np.int8)
         if len(g):
             ss = st[order]
-            same = _same_as_previous(g, order)
+            same = same_as_previous(g, order)
             prev_sorted = np.full(len(g), UNDETERMINED, np.int8)
             prev_sorted[1:][same] = ss[:-1][same]
             prev[order] = prev_sorted

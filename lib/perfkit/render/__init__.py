@@ -31,7 +31,4 @@ def __dir__():
     return sorted(set(globals()) | set(_HOME))
 
 
-__all__ = ["CallGraph", "call_graph", "delta_bars", "goroutines_side_by_side", "heap_side_by_side",
-           "subsystem_bars", "InteractiveFlame", "flame_page", "interactive_diff_flame", "interactive_flame",
-           "StaticFigure", "diff_colors", "diff_flame_graph", "flame_graph", "new_figure", "save_figure",
-           "p_timeline", "Explorer", "explore", "finding_chart", "finding_chart_note", "readable_traces"]
+__all__ = [name for names in _MODULES.values() for name in names]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model.trace import RUNNABLE, RUNNING, STATE_NAMES, SYSCALL, WAITING, Trace, _same_as_previous
+from ..model.trace import RUNNABLE, RUNNING, STATE_NAMES, SYSCALL, WAITING, Trace, same_as_previous
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
     gcol, st = tr["g"].to_numpy(), tr["state"].to_numpy()[order]
     n = len(st)
     change = np.ones(n, bool)
-    change[1:] = ~_same_as_previous(gcol, order)
+    change[1:] = ~same_as_previous(gcol, order)
     change[1:] |= st[1:] != st[:-1]
     starts = np.flatnonzero(change)
     del change
@@ -78,8 +78,10 @@ def intervals(t: Trace, state: int, reason=None) -> pd.DataFrame:
         for i in range(0, len(cand), 1 << 21):
             c = cand[i:i + (1 << 21)]
             codes, uniq = pd.factorize(reasons.iloc[order[starts[c]]].to_numpy(), use_na_sentinel=False)
-            ok = np.fromiter((verdicts[r] if r in verdicts else verdicts.setdefault(r, bool(reason(r)))
-                              for r in uniq), bool, len(uniq))
+            for r in uniq:
+                if r not in verdicts:
+                    verdicts[r] = bool(reason(r))
+            ok = np.fromiter((verdicts[r] for r in uniq), bool, len(uniq))
             sel[c[~ok[codes]]] = False
         del cand
     k = np.flatnonzero(sel)
