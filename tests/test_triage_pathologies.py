@@ -13,12 +13,12 @@ import re
 import pytest
 
 import perfkit
-from pathology import COLLECTED, MODES, pathology_archive_fixture  # noqa: F401 - the pathology_archive fixture
+from pathology import COLLECTED, MODES, RUN_QUEUE_WAIT, pathology_archive_fixture  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
 STRONG = ("high", "medium")
-KINDS = ("cpu-saturation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
+KINDS = ("cpu-saturation", "cpu-starvation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
          "goroutine-leak", "syscall-heavy", "blocking-io", "scheduler-latency", "hot-function",
          "profiling-disabled")
 
@@ -35,8 +35,12 @@ EXPECT = {
                                      ("profile", None, r"^main\.", 50)]),
     "tls-churn": (("tls-handshakes", "connection-churn"),
                   [("profile", None, r"^crypto/(?:tls\.\(\*serverHandshakeState|rsa\.|internal/fips140/rsa\.)", 20)]),
+    "starved": (("cpu-starvation",), [("profile", None, r"^main\.runStarved\.func1$", 90)]),
     "healthy": ((), []),
 }
+# A process whose threads waited at least this many on average in the kernel's run queue (RUN_QUEUE_WAIT, from
+# /proc) was starved of CPU for real, so cpu-starvation is true of it whatever its mode (a busy test machine).
+KERNEL_WAIT_THREADS = 0.1
 
 
 def _triage():
@@ -62,7 +66,8 @@ def triaged(pathology_archive):
         if mode not in cache:
             arch = pathology_archive(mode)
             cache[mode] = arch, triage(arch)
-            print(f"\n{mode}: collected in {COLLECTED[mode]:.1f} s, {perfkit.cores_used(arch.cpu):.2f} cores")
+            print(f"\n{mode}: collected in {COLLECTED[mode]:.1f} s, {perfkit.cores_used(arch.cpu):.2f} cores, "
+                  f"{RUN_QUEUE_WAIT[mode]:.2f} threads in the kernel's run queue")
             print(cache[mode][1].frame().to_string())
         return cache[mode]
 
@@ -82,6 +87,9 @@ def test_pathology_is_in_the_archive(pathology_archive, mode):
         assert g["flat"].sum() >= 1000, g.head().to_string()
     if mode == "healthy":
         assert cores < 0.3, cores
+    if mode == "starved":                   # pinned to one CPU: at most one core, threads queued in the kernel
+        assert cores < 1.1, cores
+        assert RUN_QUEUE_WAIT[mode] >= 1.0, RUN_QUEUE_WAIT[mode]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -108,10 +116,30 @@ def test_triage_names_the_pathology(triaged, mode):
     for kind in kinds:
         strong = [f for f in tri.of_kind(kind) if f.severity in STRONG]
         assert strong, (mode, kind, tri.frame().to_string())
+    if mode == "starved":                   # a mechanism of the host, not of a function: numbers checked below
+        return
     # the main finding's evidence names a function that carries the mechanism in this archive's own profile
     main = [f for f in tri.of_kind(kinds[0]) if f.severity in STRONG][0]
     text = evidence_text(main)
     assert any(name in text for name in expected), (mode, sorted(expected), text)
+
+
+def test_starvation_agrees_with_the_kernel(triaged):
+    """4 Ps on one CPU: the Ps hold ~4 running goroutines, the process gets ~1 core, and the share without CPU
+    matches the kernel's own run-queue count (threads waiting / threads wanting CPU), within the two windows'
+    differences."""
+    arch, tri = triaged("starved")
+    f = [f for f in tri.of_kind("cpu-starvation") if f.severity == "high"]
+    assert f, tri.frame().to_string()
+    ev = {e.label: e.value for e in f[0].evidence}
+    held = ev["Ps running goroutines on average (trace, wall-clock)"]
+    unserved = ev["share of the Ps' running time without CPU"] / 100
+    assert held > 3.0, ev
+    waiting, cores = RUN_QUEUE_WAIT["starved"], perfkit.cores_used(arch.cpu)
+    assert abs(unserved - waiting / (waiting + cores)) < 0.15, (ev, waiting, cores)
+    # the saturation verdict rests on the CPU the process got, not on the busy Ps
+    sat = tri.of_kind("cpu-saturation")[0]
+    assert sat.severity not in STRONG and "cpu-starvation" in sat.title, sat.as_dict()
 
 
 def test_tls_finding_names_the_rsa_signature(triaged):
@@ -128,7 +156,7 @@ def test_healthy_server_has_no_high_finding(triaged):
 
 # Modes whose load is unbounded loops in more goroutines than Ps: they keep every P busy and runnable goroutines
 # wait for one, so cpu-saturation and scheduler-latency are true of them as well (the symptom, not the cause).
-CPU_BOUND = {"lock", "gc", "syscall", "tls-churn"}
+CPU_BOUND = {"lock", "gc", "syscall", "tls-churn", "starved"}
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -136,6 +164,8 @@ def test_no_misdiagnosis_at_high_severity(triaged, mode):
     """A high finding is the pathology itself, or its symptoms (CPU_BOUND) for a program that runs busy loops."""
     _, tri = triaged(mode)
     allowed = set(EXPECT[mode][0]) | ({"cpu-saturation", "scheduler-latency"} if mode in CPU_BOUND else set())
+    if RUN_QUEUE_WAIT[mode] >= KERNEL_WAIT_THREADS:
+        allowed.add("cpu-starvation")
     high = {f.kind for f in tri.findings if f.severity == "high"}
     assert high <= allowed, (mode, tri.frame().to_string())
 

@@ -32,7 +32,7 @@ import (
 )
 
 var (
-	mode     = flag.String("mode", "healthy", "lock | gc | leak | syscall | tls-churn | healthy")
+	mode     = flag.String("mode", "healthy", "lock | gc | leak | syscall | tls-churn | starved | healthy")
 	duration = flag.Duration("duration", 60*time.Second, "exit after this long")
 	workers  = flag.Int("workers", 0, "load goroutines (0: the mode's default)")
 	rsaBits  = flag.Int("rsa-bits", 2048, "tls-churn: RSA key size of the server certificate")
@@ -245,6 +245,28 @@ func runTLSChurn() string {
 	return url
 }
 
+// ---- starved: one CPU-bound goroutine per P ------------------------------
+// The harness runs it with GOMAXPROCS above the CPUs it may use (taskset), so
+// the Ps hold running goroutines whose threads wait for the kernel.
+
+var spinSink atomic.Uint64
+
+func runStarved() {
+	for i := 0; i < n(runtime.GOMAXPROCS(0)); i++ {
+		go func(seed uint64) {
+			x := seed | 1
+			for {
+				for j := 0; j < 1<<16; j++ { // xorshift: pure CPU, no allocation, no syscall
+					x ^= x << 13
+					x ^= x >> 7
+					x ^= x << 17
+				}
+				spinSink.Add(x & 1)
+			}
+		}(uint64(i))
+	}
+}
+
 // ---- healthy: keep-alive clients at a light rate --------------------------
 
 func runHealthy() string {
@@ -273,6 +295,8 @@ func main() {
 		runSyscall()
 	case "tls-churn":
 		url = runTLSChurn()
+	case "starved":
+		runStarved()
 	case "healthy":
 		url = runHealthy()
 	default:

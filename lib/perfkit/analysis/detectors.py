@@ -189,6 +189,25 @@ def _missing(kind: str, what: str, next_step: str) -> list[Finding]:
 
 
 # -- detectors -----------------------------------------------------------------------------------------
+def _held_ps(arch) -> float | None:
+    """Ps running goroutines on average in the trace window: wall-clock time, CPU or not."""
+    s = _summary(arch)
+    return None if s is None or not s.gomaxprocs else s.busy_p_share * s.gomaxprocs
+
+
+def _unserved(arch) -> float | None:
+    """Share of the Ps' wall-clock running time the process got no CPU for (profile cores against trace Ps)."""
+    p, held = _cpu(arch), _held_ps(arch)
+    if p is None or not held:
+        return None
+    return max(0.0, 1.0 - cores_used(p) / held)
+
+
+def _starved(arch, th) -> bool:
+    u, held = _unserved(arch), _held_ps(arch)
+    return u is not None and held >= th["starvation_min_ps"] and u >= th["starvation_medium"]
+
+
 def detect_cpu_saturation(arch, baseline, th) -> list[Finding]:
     p = _cpu(arch)
     if p is None:
@@ -209,12 +228,17 @@ def detect_cpu_saturation(arch, baseline, th) -> list[Finding]:
             ev.append(Evidence("longest stretch with no P running", idle.duration_ms, "ms", "trace"))
         demand = _demand(arch) or 0.0
         ev.append(Evidence("goroutines running or runnable on average (trace)", demand, "goroutines", "trace"))
-        sev = _level(max(ratio, s.busy_p_share, demand / gmp), th["cpu_saturation_medium"],
-                     th["cpu_saturation_high"]) or "info"
-        if demand / gmp >= th["cpu_saturation_high"] and ratio < th["cpu_saturation_medium"]:
-            title_note = "; the runnable goroutines outnumber the Ps"
-        else:
-            title_note = ""
+        # the trace's busy Ps are wall-clock time: they count as CPU only where the profile shows the CPU
+        trace_load = max(s.busy_p_share, demand / gmp)
+        sev = _level(ratio, th["cpu_saturation_medium"], th["cpu_saturation_high"]) or "info"
+        title_note = ""
+        if _starved(arch, th):
+            title_note = "; the trace's Ps were busy without the CPU (see cpu-starvation)"
+        elif sev != "info":
+            sev = _level(max(ratio, trace_load), th["cpu_saturation_medium"], th["cpu_saturation_high"])
+        elif trace_load >= th["cpu_saturation_high"]:
+            sev = "medium"          # a burst in the (shorter) trace window that the profile averages away
+            title_note = f"; the trace's window was busier ({demand / gmp:.1f} goroutines runnable per P)"
         title = f"CPU: {cores:.2f} of {gmp} cores used ({ratio * 100:.0f} % of GOMAXPROCS){title_note}"
     cmp, suffix = ([], "")
     if baseline is not None and _cpu(baseline) is not None:
@@ -230,6 +254,44 @@ def detect_cpu_saturation(arch, baseline, th) -> list[Finding]:
                     "new work queues for a P.",
                     "If saturated, look at the top functions and the findings below; otherwise CPU is not the "
                     "limit: look at waits (trace, block profile).")]
+
+
+def detect_cpu_starvation(arch, baseline, th) -> list[Finding]:
+    p, t = _cpu(arch), _trace(arch)
+    if p is None or t is None:
+        return _missing("cpu-starvation", "a non-empty CPU profile and a runtime trace",
+                        "collect /debug/pprof/profile?seconds=30 and /debug/pprof/trace?seconds=5")
+    held, u = _held_ps(arch), _unserved(arch)
+    if held is None or u is None or held < th["starvation_min_ps"]:
+        return []
+    sev = _level(u, th["starvation_medium"], th["starvation_high"])
+    if sev is None:
+        return []
+    cores = cores_used(p)
+    gmp = _gomaxprocs(arch)
+    ev = [Evidence("Ps running goroutines on average (trace, wall-clock)", held, "Ps", "trace"),
+          Evidence("cores used (CPU profile)", cores, "cores", "profile"),
+          Evidence("share of the Ps' running time without CPU", u * 100, "%", "profile"),
+          Evidence("GOMAXPROCS", gmp, "", "trace"),
+          Evidence("CPU profile window", p.duration_seconds, "s", "profile"),
+          Evidence("trace window", t.duration_ns / 1e9, "s", "trace")]
+    suffix = ""
+    if baseline is not None:
+        bu = _unserved(baseline)
+        if bu is not None:
+            ev.append(Evidence("baseline share without CPU", bu * 100, "%", "profile"))
+            suffix = f" (baseline {bu * 100:.0f} %)"
+    return [Finding("cpu-starvation", sev,
+                    f"Ps held {held:.2f} cores of running goroutines but the process got {cores:.2f} cores "
+                    f"({u * 100:.0f} % without CPU){suffix}", tuple(ev),
+                    "The trace times a running goroutine by the wall clock; the CPU profile counts the CPU time the "
+                    "kernel gave the process. When the Ps hold running goroutines for more time than the process "
+                    "gets CPU, its threads wait in the kernel's run queue: a CPU quota (cgroup throttling), CPU "
+                    "affinity narrower than GOMAXPROCS, or other processes on the same cores. The two windows are "
+                    "collected one after the other, so a load change between them shows here too.",
+                    "Compare GOMAXPROCS with the CPUs the process may use (cgroup cpu.max, taskset, the container's "
+                    "CPU limit) and with the host's load; set GOMAXPROCS to the quota, or give the process the "
+                    "cores. To rule out a load change, collect the profile and trace again under steady load.")]
 
 
 def _signature(names: set[str]) -> tuple[str, str]:
@@ -569,17 +631,19 @@ def detect_scheduler_latency(arch, baseline, th) -> list[Finding]:
     busy = _summary(arch).busy_p_share
     gmp = _gomaxprocs(arch) or 1
     demand = _demand(arch) or 0.0
-    explained = max(busy, demand / gmp) >= th["cpu_saturation_medium"]
+    starved = _starved(arch, th)
+    explained = starved or max(busy, demand / gmp) >= th["cpu_saturation_medium"]
     if explained and sev == "high":
-        sev = "medium"          # every P busy: the wait is CPU saturation's symptom, reported there
+        sev = "medium"          # every P busy, or Ps without CPU: a symptom, reported there
     gt = _memo(arch, "gtime", lambda: goroutine_time(t))
     by = gt.groupby("created_by")["sched_wait_ns"].sum().sort_values(ascending=False)
     ev = [Evidence("runnable-to-running delay p99", p99, "ms", "trace"),
           Evidence("runnable-to-running delay median", float(np.median(d)), "ms", "trace"),
           Evidence("scheduling waits in the window", len(d), "", "trace"),
           Evidence("busy-P share", busy * 100, "%", "trace"),
-          Evidence("goroutines running or runnable per P" + (" (Ps saturated: the waits follow from it)"
-                                                             if explained else ""), demand / gmp, "", "trace")]
+          Evidence("goroutines running or runnable per P" + (
+              " (Ps without CPU: the waits follow from it)" if starved else
+              " (Ps saturated: the waits follow from it)" if explained else ""), demand / gmp, "", "trace")]
     if len(by):
         ev.append(Evidence(f"most scheduler wait: goroutines created by {by.index[0] or '?'}",
                            float(by.iloc[0]) / 1e6, "ms", "trace"))
@@ -652,7 +716,8 @@ def detect_profiling_disabled(arch, baseline, th) -> list[Finding]:
 
 
 DETECTORS: dict[str, Callable] = {
-    "cpu-saturation": detect_cpu_saturation, "tls-handshakes": detect_tls_handshakes,
+    "cpu-saturation": detect_cpu_saturation, "cpu-starvation": detect_cpu_starvation,
+    "tls-handshakes": detect_tls_handshakes,
     "connection-churn": detect_connection_churn, "gc-pressure": detect_gc_pressure,
     "lock-contention": detect_lock_contention, "goroutine-leak": detect_goroutine_leak,
     "syscall-heavy": detect_syscall_heavy, "blocking-io": detect_blocking_io,

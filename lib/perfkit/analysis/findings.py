@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 SEVERITIES = ("high", "medium", "low", "info")          # sort order
-KINDS = ("cpu-saturation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
+KINDS = ("cpu-saturation", "cpu-starvation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
          "goroutine-leak", "syscall-heavy", "blocking-io", "scheduler-latency", "hot-function",
          "profiling-disabled")
 

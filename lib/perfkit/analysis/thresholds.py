@@ -27,6 +27,15 @@ THRESHOLDS: tuple[Threshold, ...] = (
               "Above ~70 % busy Ps, queueing delay grows quickly (M/M/c): a burst finds every P busy."),
     Threshold("cpu-saturation", "cpu_saturation_high", 0.9, "of GOMAXPROCS",
               "At ~90 % of GOMAXPROCS the process has no headroom left: more load only adds latency."),
+    Threshold("cpu-starvation", "starvation_medium", 0.3, "of the Ps' running time",
+              "A running goroutine whose thread waits 30 % of its time in the kernel's run queue takes 1.4x its "
+              "CPU time in wall time: every request on that P is slowed as much."),
+    Threshold("cpu-starvation", "starvation_high", 0.6, "of the Ps' running time",
+              "At 60 % without CPU, wall time is 2.5x CPU time: GOMAXPROCS is well above the CPU the process "
+              "gets."),
+    Threshold("cpu-starvation", "starvation_min_ps", 0.25, "Ps",
+              "Below a quarter of a P running on average there is too little running time for the comparison "
+              "of two windows to mean anything."),
     Threshold("tls-handshakes", "tls_share_medium", 10.0, "% of CPU",
               "A full handshake costs ~1-2 ms of CPU (a private-key signature) against tens of µs for a request "
               "on a reused connection; 10 % means handshakes already cost as much as a large part of the work."),

@@ -32,7 +32,7 @@ FINDING_FOCUS = {
     "lock-contention": r"^(sync\.|runtime\.(lock2|unlock2|semacquire|semrelease|sync_runtime_Sem))",
     "gc-pressure": r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|mallocgc|bgsweep|gcDrain)",
 }
-_TRACE_KINDS = ("cpu-saturation", "scheduler-latency")
+_TRACE_KINDS = ("cpu-saturation", "cpu-starvation", "scheduler-latency")
 _GOROUTINE_KINDS = ("connection-churn", "goroutine-leak", "blocking-io")
 
 
@@ -170,7 +170,7 @@ def finding_chart(finding, archive, baseline=None) -> StaticFigure | None:
 
     ``archive`` and ``baseline`` are :class:`perfkit.DebugArchive` objects. By kind:
 
-    * ``cpu-saturation``, ``scheduler-latency``: the trace's P timeline (the baseline's above it);
+    * ``cpu-saturation``, ``cpu-starvation``, ``scheduler-latency``: the trace's P timeline (the baseline's above it);
       without a trace, the CPU per second by subsystem;
     * ``tls-handshakes``, ``syscall-heavy``, ``gc-pressure``: a flame graph of the CPU profile focused on
       the functions the kind is about (:data:`FINDING_FOCUS`);
