@@ -146,3 +146,28 @@ def test_varints_match_the_scalar_reader_and_refuse_overflow():
     assert varints(np.frombuffer(b"\xff" * 9 + b"\x02", np.uint8)) is None      # past 64 bits
     assert varints(np.frombuffer(b"\xff" * 10 + b"\x01", np.uint8)) is None     # 11 bytes
     assert varints(np.frombuffer(b"\x05\x80", np.uint8)) is None                # ends inside a varint
+
+
+def test_varints_of_at_most_four_bytes_read_as_words():
+    # below 2**28 every varint fits 4 bytes: the word path (uint32), against uvarint, with each width's edges
+    # and over-long encodings of small values (0 in 2 bytes is valid protobuf)
+    from perfkit.formats.protowire import uvarint, varints
+    edges = [0, 1, 2**7 - 1, 2**7, 2**14 - 1, 2**14, 2**21 - 1, 2**21, 2**28 - 1]
+    rng = np.random.default_rng(11)
+    nums = edges + [int(x) >> int(s) for x, s in zip(rng.integers(0, 2**28, 2000), rng.integers(0, 28, 2000))]
+    raw = bytearray()
+    for x in nums:
+        while True:
+            raw.append((x & 0x7F) | (0x80 if x > 0x7F else 0))
+            x >>= 7
+            if not x:
+                break
+    raw += b"\x80\x00\x81\x80\x00"              # 0 in 2 bytes, 1 in 3 bytes
+    starts, vals = varints(np.frombuffer(bytes(raw), np.uint8))
+    pos, want = 0, []
+    while pos < len(raw):
+        v, pos = uvarint(bytes(raw), pos)
+        want.append(v)
+    assert vals.dtype == np.uint32
+    assert [int(v) for v in vals] == want == nums + [0, 1]
+    assert starts[-1] == len(raw) - 3

@@ -48,21 +48,40 @@ def varints(b: np.ndarray):
     maxw = int(width.max()) + 1
     if maxw > 10:
         return None
-    vt = np.uint32 if maxw <= 4 else np.uint64
-    vals = b[starts].astype(vt)
-    vals &= vt(0x7F)
+    if maxw <= 4:                                   # every varint fits 4 bytes: one word per varint
+        return starts, _words(b, starts, width)
+    vals = b[starts].astype(np.uint64)
+    vals &= np.uint64(0x7F)
     idx = np.flatnonzero(width)                     # varints of 2 bytes or more
     j = 1
     while len(idx):                                 # one round per byte of the longest varint
         if j == 9 and bool((b[starts[idx] + j] > 1).any()):
             return None                             # a 10th byte holds only bit 63
-        part = b[starts[idx] + j].astype(vt)
-        part &= vt(0x7F)
-        part <<= vt(7 * j)
+        part = b[starts[idx] + j].astype(np.uint64)
+        part &= np.uint64(0x7F)
+        part <<= np.uint64(7 * j)
         vals[idx] |= part
         idx = idx[width[idx] > j]
         j += 1
     return starts, vals
+
+
+def _words(b: np.ndarray, starts: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Values of varints of at most 4 bytes: the 4 bytes from each start read as one little-endian
+    word (an unaligned view), the continuation bits squeezed out, the bytes past its end masked off."""
+    pad = np.zeros(len(b) + 3, np.uint8)
+    pad[:len(b)] = b
+    at_every_byte = np.ndarray(shape=(len(b),), dtype="<u4", buffer=pad, strides=(1,))
+    word = np.take(at_every_byte, starts)
+    vals = word & np.uint32(0x7F)
+    for j in (1, 2, 3):                             # byte j's 7 bits move down j places
+        g = word >> np.uint32(j)
+        g &= np.uint32(0x7F << (7 * j))
+        vals |= g
+    keep = np.left_shift(np.uint32(1), (width.astype(np.uint32) + np.uint32(1)) * np.uint32(7))
+    keep -= np.uint32(1)
+    vals &= keep
+    return vals
 
 
 def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: int):
@@ -75,11 +94,9 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
     n = len(bstart)
     nb = len(b)
     starts_x = np.append(starts, nb)
-    at = np.zeros(nb + 1, np.int32 if len(starts_x) < 2**31 else np.int64)
-    at[starts_x] = np.arange(len(starts_x))
 
     def tok_at(pos):                               # index of the varint starting at byte pos
-        return at[pos].astype(np.int64)
+        return np.searchsorted(starts_x, pos)
 
     body_end_tok = tok_at(bend)
     body_end_byte = bend
@@ -155,18 +172,22 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
         sb = np.concatenate([s[1] for s in parts])
         sf = np.concatenate([s[2] for s in parts])
         sc = np.concatenate([s[3] for s in parts])
-        if len(parts) > 1:                           # fields in order of appearance within each sample
-            sr = np.concatenate([np.full(len(s[1]), s[4], np.int64) for s in parts])
-            order = np.lexsort((sr, sb))
-            sb, sf, sc = sb[order], sf[order], sc[order]
         counts = np.bincount(sb, weights=sc, minlength=n).astype(np.int64)
         off = np.zeros(n + 1, np.int64)
         np.cumsum(counts, out=off[1:])
-        total = int(off[-1])
-        so = np.zeros(len(sc), np.int64)
-        np.cumsum(sc[:-1], out=so[1:])
-        idx = np.repeat(sf - so, sc) + np.arange(total, dtype=np.int64)
-        out.append((off, vals[idx]))
+        # the fields' tokens in byte order are the samples' values in order (fields in order of
+        # appearance): a mask of alternating runs, gap then segment (segments never overlap)
+        if len(parts) > 1:
+            order = np.argsort(sf, kind="stable")
+            sf, sc = sf[order], sc[order]
+        ends = sf + sc
+        runs = np.empty(2 * len(sf) + 1, np.int64)
+        runs[0] = sf[0]
+        runs[2:-1:2] = sf[1:] - ends[:-1]
+        runs[-1] = len(vals) - ends[-1]
+        runs[1::2] = sc
+        inside = np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+        out.append((off, vals[inside]))
     (loff, lids), (voff, vv) = out
     if not bool((np.diff(voff) == k).all()):
         return None                                  # the runtime's decoder names the bad sample
