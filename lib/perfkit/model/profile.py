@@ -297,29 +297,31 @@ class UniqueStacks:
     def frame_lines(self) -> FrameLines:
         p = self.profile
         locs = self.locs
-        nl = p.loc_n_lines[locs]
+        nl = np.take(p.loc_n_lines, locs)
         per = np.maximum(nl, 1)                      # a line-less location is one frame
-        total = int(per.sum())
+        # frame index of each location's first frame, and of each stack's (cumulative sums of per)
+        first = np.zeros(len(locs) + 1, np.int64)
+        np.cumsum(per, out=first[1:])
+        total = int(first[-1])
         ix = np.int32 if total < 2**31 and len(p.line_function) < 2**31 else np.int64   # halves the memory
-        per = per.astype(ix)
-        ulens = np.diff(self.offsets)
-        stack_of_loc = np.repeat(np.arange(self.n, dtype=ix), ulens)
-        f_stack = np.repeat(stack_of_loc, per)
-        f_loc = np.repeat(locs.astype(ix, copy=False), per)
-        frames_per_stack = int_bincount(stack_of_loc, per, self.n).astype(ix)
-        del stack_of_loc
-        ends = np.cumsum(per, dtype=np.int64)
-        within = np.arange(total, dtype=ix)
-        within -= np.repeat((ends - per).astype(ix), per)          # position inside its location
-        del ends
-        reps = np.repeat(per, per)
-        inline = within < reps - 1
-        del reps
-        f_line = np.repeat(p.loc_line_start[locs].astype(ix), per)
-        f_line += within
-        del within
-        f_line[np.repeat(nl == 0, per)] = -1
+        stack_first = first[self.offsets]
+        frames_per_stack = np.diff(stack_first)
+        f_stack = np.repeat(np.arange(self.n, dtype=ix), frames_per_stack)
         depth = np.arange(total, dtype=ix)
-        depth -= np.repeat((np.cumsum(frames_per_stack, dtype=np.int64) - frames_per_stack).astype(ix),
-                           frames_per_stack)
+        depth -= np.repeat(stack_first[:-1].astype(ix), frames_per_stack)
+        last = first[1:] - 1                         # each location's last frame: its own line
+        if total == len(locs):                       # no inlined calls: one frame per location
+            f_loc = locs.astype(ix, copy=False)
+            f_line = np.take(p.loc_line_start, locs).astype(ix)
+            inline = np.zeros(total, bool)
+        else:
+            f_loc = np.repeat(locs.astype(ix, copy=False), per)
+            # line rows of a location are consecutive: frame i of it is line_start + i
+            f_line = np.arange(total, dtype=ix)
+            f_line -= np.repeat((first[:-1] - np.take(p.loc_line_start, locs)).astype(ix), per)
+            inline = np.ones(total, bool)
+            inline[last] = False
+        none = nl == 0
+        if none.any():
+            f_line[last[none]] = -1
         return FrameLines(f_stack, depth, f_loc, f_line, inline)

@@ -45,27 +45,30 @@ class Aggregation:
         """flat, cum and presence per node."""
         n = len(self.nodes.names)
         live = self._live_frames
-        st = self.frames.stack[live]
-        nd = self.frame_node[live]
-        w = self.stack_weight
-        leaf = self.frames.depth[live] == 0
-        flat = int_bincount(nd[leaf], w[st[leaf]], n)
-        # a node counts once per stack: distinct (stack, node) pairs. Frames come grouped by stack, so
-        # a stable sort by node alone puts a stack's repeats of a node side by side; with fewer than
-        # 2**16 nodes that sort is a radix sort
-        if n < 2**16:
-            order = np.argsort(nd.astype(np.uint16), kind="stable")
+        if live.all():
+            st, nd = self.frames.stack, self.frame_node
+            leaf = self.frames.depth == 0
         else:
-            order = np.argsort(nd, kind="stable")
-        s_o, n_o = st[order], nd[order]
-        del order
-        first = np.ones(len(s_o), bool)
-        if len(s_o):
-            first[1:] = (s_o[1:] != s_o[:-1]) | (n_o[1:] != n_o[:-1])
-        cum = int_bincount(n_o[first], w[s_o[first]], n)
-        del s_o, n_o, first
-        present = np.zeros(n, bool)
-        present[nd] = True
+            st, nd = self.frames.stack[live], self.frame_node[live]
+            leaf = self.frames.depth[live] == 0
+        w = self.stack_weight
+        flat = int_bincount(nd[leaf], np.take(w, st[leaf]), n)
+        # a node counts once per stack: every frame's stack weight, less the repeats of a node within a
+        # stack (recursion). Frames come grouped by stack, so (stack, node) keys are sorted but for the
+        # order inside each stack, which a stable sort puts right quickly; a repeat equals its neighbour
+        frames_per_stack = np.bincount(st, minlength=len(w))
+        cum = int_bincount(nd, np.repeat(w, frames_per_stack), n)
+        kt = np.uint32 if len(w) * max(n, 1) < 2**32 else np.uint64
+        key = st.astype(kt)
+        key *= kt(max(n, 1))
+        key += nd.astype(kt)
+        key = np.sort(key, kind="stable")
+        rep = key[1:][key[1:] == key[:-1]]
+        del key
+        if len(rep):
+            cum -= int_bincount((rep % kt(max(n, 1))).astype(np.int64),
+                                np.take(w, (rep // kt(max(n, 1))).astype(np.int64)), n)
+        present = np.bincount(nd, minlength=n) > 0
         return flat, cum, present
 
     def edges(self) -> pd.DataFrame:
