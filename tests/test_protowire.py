@@ -9,6 +9,7 @@ import pytest
 
 from perfkit.errors import ProfileError
 from perfkit.formats import pprof
+from perfkit.model.profile import hash_stacks
 from perfkit.proto import profile_pb2
 
 FLEET = Path(__file__).resolve().parents[2] / "shared" / "fleet-debug-archives"
@@ -117,7 +118,15 @@ def test_chunks_decoded_side_by_side_keep_sample_order(threads, monkeypatch):
         m.setattr(pprof, "decode_samples", lambda *a: got.append(real(*a)) or got[-1])
         fast = pprof.decode_profile(data, "x")
         assert got and got[0] is not None            # the fast path decoded it, in many chunks
-        _same(fast, _slow(monkeypatch, data))
+        slow = _slow(monkeypatch, data)
+        _same(fast, slow)
+        # the per-sample stack hashes made on the decoding threads, chunk by chunk, are those of one pass
+        # over the decoded stacks, and group the samples as the runtime-decoded profile does
+        assert slow.sample_hashes is None and fast.sample_hashes is not None
+        whole = hash_stacks(fast.stack_offsets, fast.stack_locs)
+        assert all(np.array_equal(x, y) for x, y in zip(fast.sample_hashes, whole))
+        assert np.array_equal(fast.stacks.sample_stack, slow.stacks.sample_stack)
+        assert np.array_equal(fast.stacks.locs, slow.stacks.locs)
         # a broken sample in a late chunk still falls back to the runtime, which names the file
         bad = data + b"\x12\x02\x08\x81"
         with pytest.raises(ProfileError, match="bad.pb"):
@@ -171,3 +180,12 @@ def test_varints_of_at_most_four_bytes_read_as_words():
     assert vals.dtype == np.uint32
     assert [int(v) for v in vals] == want == nums + [0, 1]
     assert starts[-1] == len(raw) - 3
+
+
+def test_derived_stacks_drop_the_decoders_hashes():
+    p = pprof.decode_profile(_message(True, False), "x")
+    assert p.sample_hashes is not None
+    same_stacks = p.derive(period=p.period + 1)
+    assert same_stacks.sample_hashes is p.sample_hashes
+    fewer = p.derive(values=p.values[:1], stack_offsets=p.stack_offsets[:2], stack_locs=p.stack_locs)
+    assert fewer.sample_hashes is None and fewer.stacks.n == 1

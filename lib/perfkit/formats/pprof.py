@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EmptyProfileError, ProfileError
-from ..model.profile import Profile, ValueType
+from ..model.profile import Profile, ValueType, hash_stacks
 from ..model.prune import prune_frames
 from ..fileio import read_input, write_bytes
 from .legacy import describe_unknown, read_legacy_profile
@@ -258,6 +258,7 @@ def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
     line_column = np.fromiter((ln.column for ln in all_lines), np.int64, nl)
 
     header = _header(m, S)
+    hashes = None
     if fast is None:
         values, offsets, stack_locs, labels = _samples(m.sample, k, nloc, loc_sorted, loc_order, S, source)
         del m
@@ -271,13 +272,14 @@ def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
         del raw, m, fast              # frees the message's arena: a copy of every sample
         ids = _IdMap(nloc, loc_sorted, loc_order, source)
         try:
-            arrays = decode_samples(body, lens, k, ids, starts)
+            arrays = decode_samples(body, lens, k, ids, starts, hash_stacks)
         except (IndexError, ValueError, OverflowError):   # unexpected bytes: the full decoder names them
             arrays = None
         del body
         if arrays is None:
             raise _Fallback
         values, offsets, stack_locs, labels = _samples_fast(arrays, S, source)
+        hashes = arrays.hashes
     dflt, period_type, period, time_nanos, duration_nanos, comments, drop, keep, doc = header
     return Profile(
         sample_types=sample_types, values=values, stack_offsets=offsets, stack_locs=stack_locs,
@@ -288,6 +290,7 @@ def _from_message(box: list, source: str, fast: list | None = None) -> Profile:
         default_sample_type=dflt, period_type=period_type, period=period,
         time_nanos=time_nanos, duration_nanos=duration_nanos,
         comments=comments, drop_frames=drop, keep_frames=keep, doc_url=doc, source=source,
+        sample_hashes=hashes,
     )
 
 

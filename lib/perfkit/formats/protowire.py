@@ -26,6 +26,7 @@ class SampleArrays:
     loc_ids: np.ndarray        # location ids, leaf first, or what map_ids made of them
     values: np.ndarray         # (n, k) int64
     label_bytes: list          # (sample index, Label message bytes)
+    hashes: tuple | None = None   # what hash_stacks made of each chunk's (offsets, loc_ids), concatenated
 
 
 def varints(b: np.ndarray):
@@ -195,11 +196,13 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
     return loff, lids, vv.astype(np.uint64, copy=False).view(np.int64).reshape(n, k), [(i, raw) for i, _, raw in labels]
 
 
-def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None, starts=None) -> SampleArrays | None:
+def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None, starts=None,
+                   hash_stacks=None) -> SampleArrays | None:
     """Samples from their message bodies: laid end to end in body (lens: bytes per sample), or, with
     starts, at those offsets of body (the whole message, each body after its record's tag and length).
 
-    map_ids, applied to each chunk's uint64 location ids, keeps only its (smaller) result."""
+    map_ids, applied to each chunk's uint64 location ids, keeps only its (smaller) result;
+    hash_stacks(offsets, ids) per chunk, on the decoding threads, gives per-sample hashes."""
     n = len(lens)
     b = np.frombuffer(body, np.uint8)
     if starts is None:
@@ -220,29 +223,47 @@ def decode_samples(body: bytes, lens: np.ndarray, k: int, map_ids=None, starts=N
         r = _chunk(b[lo:hi], starts[a:z] - lo, stops[a:z] - lo, k, a)
         if r is not None and map_ids is not None:
             r = (r[0], map_ids(r[1]), r[2], r[3])
+        if r is not None:
+            r = (*r, hash_stacks(r[0], r[1]) if hash_stacks is not None else None)
         return r
 
-    # numpy lets go of the GIL in its array passes: chunks decode side by side on the machine's cores
+    # numpy lets go of the GIL in its array passes: chunks decode side by side on the machine's cores,
+    # and each chunk's result is copied into place as it comes (no second copy of the whole)
     workers = min(DECODE_THREADS, len(bounds))
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(one, bounds))
-    else:
-        results = [one(az) for az in bounds]
-    if any(r is None for r in results):
-        return None
-    offs, ids, vals, labels = [np.zeros(1, np.int64)], [], [], []
-    for loff, lids, vv, lab in results:
-        offs.append(loff[1:] + offs[-1][-1])
-        ids.append(lids)
-        vals.append(vv)
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        return _assemble(pool.map(one, bounds) if pool else map(one, bounds), n, k, len(b), map_ids,
+                         hash_stacks is not None)
+    finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _assemble(results, n: int, k: int, nbytes: int, map_ids, hashed: bool) -> SampleArrays | None:
+    offsets = np.zeros(n + 1, np.int64)
+    values = np.empty((n, k), np.int64)
+    hashes = (np.empty(n, np.uint64), np.empty(n, np.uint64)) if hashed else None
+    ids = None          # capacity: a varint takes a byte at least; pages never written stay unmapped
+    labels = []
+    a = used = 0
+    for r in results:
+        if r is None:
+            return None
+        loff, lids, vv, lab, h = r
+        z = a + len(vv)
+        if ids is None:
+            ids = np.empty(nbytes, lids.dtype)
+        ids[used:used + len(lids)] = lids
+        offsets[a + 1:z + 1] = loff[1:] + used
+        used += len(lids)
+        values[a:z] = vv
+        if hashed:
+            hashes[0][a:z], hashes[1][a:z] = h
         labels.extend(lab)
-    del results
-    offsets = np.concatenate(offs)
-    loc_ids = np.concatenate(ids) if ids else (map_ids(np.zeros(0, np.uint64)) if map_ids else np.zeros(0, np.uint64))
-    del ids
-    values = np.concatenate(vals) if vals else np.zeros((0, k), np.int64)
-    return SampleArrays(offsets, loc_ids, values, labels)
+        a = z
+    if ids is None:
+        ids = map_ids(np.zeros(0, np.uint64)) if map_ids else np.zeros(0, np.uint64)
+    return SampleArrays(offsets, ids[:used], values, labels, hashes)
 
 
 def uvarint(data: bytes, pos: int) -> tuple[int, int] | None:

@@ -80,6 +80,9 @@ class Profile:
     keep_frames: str = ""
     doc_url: str = ""
     source: str = "<profile>"
+    # per sample, two 64-bit hashes of its location sequence (hash_stacks), when the decoder made them
+    # on the way; derive() drops them with the stacks they describe
+    sample_hashes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     # ---- sizes -----------------------------------------------------------
     @property
@@ -208,6 +211,8 @@ class Profile:
 
     def derive(self, **changes) -> "Profile":
         """A copy with some fields replaced (caches dropped)."""
+        if ("stack_offsets" in changes or "stack_locs" in changes) and "sample_hashes" not in changes:
+            changes["sample_hashes"] = None
         return replace(self, **changes)
 
 
@@ -221,13 +226,26 @@ class FrameLines:
     inline: np.ndarray  # frame is an inlined call (not the last line of its location)
 
 
-def _stack_hashes(off: np.ndarray, locs: np.ndarray, lens: np.ndarray, chunk: int = 1 << 16):
-    """Two independent position-weighted 64-bit hashes per stack, in chunks of samples."""
+def _multipliers(n: int, salt: int) -> np.ndarray:
+    """Odd 64-bit multipliers per stack position (splitmix64 of the position): the same for any n."""
+    with np.errstate(over="ignore"):
+        z = np.arange(n, dtype=np.uint64) + np.uint64(salt)
+        z *= np.uint64(0x9E3779B97F4A7C15)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z | np.uint64(1)
+
+
+def hash_stacks(off: np.ndarray, locs: np.ndarray, chunk: int = 1 << 16) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent position-weighted 64-bit hashes per stack (locs[off[i]:off[i+1]]), in chunks of
+    stacks. A stack's hashes depend on its locations only, so hashes of parts concatenate."""
+    lens = np.diff(off)
     n = len(lens)
     maxd = int(lens.max()) if n else 0
-    rng = np.random.default_rng(0x5EED)
-    m1 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
-    m2 = rng.integers(1, 2**63, size=maxd + 1, dtype=np.uint64) | np.uint64(1)
+    m1, m2 = _multipliers(maxd + 1, 0x5EED), _multipliers(maxd + 1, 0xC0FFEE << 20)
     h1 = np.empty(n, np.uint64)
     h2 = np.empty(n, np.uint64)
     one = np.uint64(1)
@@ -243,7 +261,8 @@ def _stack_hashes(off: np.ndarray, locs: np.ndarray, lens: np.ndarray, chunk: in
             starts = off[a:b] - lo
             nonempty = ln > 0
             for m, h in ((m1, h1), (m2, h2)):
-                x = key * m[pos]
+                x = np.take(m, pos)
+                x *= key
                 if m is m2:
                     x += key
                 c = np.zeros(len(ln), np.uint64)
@@ -273,7 +292,8 @@ class UniqueStacks:
         if n == 0:
             return UniqueStacks(p, np.zeros(0, np.int64), np.zeros(1, np.int64), locs[:0])
         lens = np.diff(off)
-        h1, h2 = _stack_hashes(off, locs, lens)
+        h = p.sample_hashes
+        h1, h2 = h if h is not None and len(h[0]) == n else hash_stacks(off, locs)
         frame = pd.DataFrame({"a": h1, "b": h2, "n": lens})
         codes = frame.groupby(["a", "b", "n"], sort=False).ngroup().to_numpy()
         n_unique = int(codes.max()) + 1
