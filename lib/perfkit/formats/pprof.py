@@ -17,6 +17,10 @@ from ..fileio import read_input, write_bytes
 from .legacy import describe_unknown, read_legacy_profile
 from .protowire import SampleArrays, decode_samples, locate_samples
 
+try:                                       # ISA-L's inflate: the same streams, about 1.7x zlib's speed
+    from isal import isal_zlib as _inflate
+except ImportError:                         # pragma: no cover - isal is a dependency
+    _inflate = zlib
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 4 << 30   # refuse gzip bombs beyond 4 GiB
 
@@ -30,7 +34,7 @@ def maybe_gunzip(data: bytes, source: str) -> bytes:
     try:
         while True:                              # one pass per member of a concatenated stream
             budget = MAX_DECOMPRESSED - total
-            d = zlib.decompressobj(wbits=31)
+            d = _inflate.decompressobj(wbits=31)
             chunk = d.decompress(rest, budget) if budget > 0 else b""
             total += len(chunk)
             out.append(chunk)
@@ -41,7 +45,7 @@ def maybe_gunzip(data: bytes, source: str) -> bytes:
             rest = d.unused_data
             if not rest.startswith(GZIP_MAGIC):
                 return b"".join(out)
-    except zlib.error as e:
+    except (zlib.error, _inflate.error) as e:
         raise ProfileError(source, f"corrupt gzip stream ({e})") from None
 
 
