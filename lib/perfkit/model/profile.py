@@ -216,14 +216,71 @@ class Profile:
         return replace(self, **changes)
 
 
-@dataclass
 class FrameLines:
-    """Frames of the unique stacks, expanded to lines (leaf-most frame first)."""
-    stack: np.ndarray   # unique stack index per frame
-    depth: np.ndarray   # 0 = leaf frame
-    loc: np.ndarray     # location index per frame
-    line: np.ndarray    # row into line_* per frame, or -1 for a location with no lines
-    inline: np.ndarray  # frame is an inlined call (not the last line of its location)
+    """Frames of the unique stacks, expanded to lines (leaf-most frame first).
+
+    Columns, each built on first use: ``stack`` (unique stack index per frame), ``depth`` (0 = leaf
+    frame), ``loc`` (location index), ``line`` (row into line_*, or -1 for a location with no lines) and
+    ``inline`` (an inlined call: not the last line of its location). ``stack_first`` (n + 1) gives each
+    stack's first frame, so ``frames_per_stack`` needs no column.
+    """
+
+    def __init__(self, profile: Profile, offsets: np.ndarray, locs: np.ndarray):
+        self._p, self._locs = profile, locs
+        self._nl = np.take(profile.loc_n_lines, locs)
+        self._per = np.maximum(self._nl, 1)              # a line-less location is one frame
+        first = np.zeros(len(locs) + 1, np.int64)        # each location's first frame
+        np.cumsum(self._per, out=first[1:])
+        self._first = first
+        self.total = int(first[-1])
+        self.stack_first = first[offsets]
+        self.frames_per_stack = np.diff(self.stack_first)
+        big = self.total >= 2**31 or len(profile.line_function) >= 2**31
+        self._ix = np.int64 if big else np.int32          # one entry per frame: int32 halves the memory
+        self.one_per_location = self.total == len(locs)   # nothing inlined
+        self.bare = bool((self._nl == 0).any())           # some location has no lines
+
+    def __len__(self) -> int:
+        return self.total
+
+    @cached_property
+    def stack(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.frames_per_stack), dtype=self._ix), self.frames_per_stack)
+
+    @cached_property
+    def depth(self) -> np.ndarray:
+        d = np.arange(self.total, dtype=self._ix)
+        d -= np.repeat(self.stack_first[:-1].astype(self._ix), self.frames_per_stack)
+        return d
+
+    @cached_property
+    def loc(self) -> np.ndarray:
+        locs = self._locs.astype(self._ix, copy=False)
+        return locs if self.one_per_location else np.repeat(locs, self._per)
+
+    @cached_property
+    def line(self) -> np.ndarray:
+        start = np.take(self._p.loc_line_start, self._locs)
+        if self.one_per_location:
+            f_line = start.astype(self._ix)
+        else:                                        # a location's lines are consecutive rows
+            f_line = np.arange(self.total, dtype=self._ix)
+            f_line -= np.repeat((self._first[:-1] - start).astype(self._ix), self._per)
+        if self.bare:
+            f_line[self._first[1:][self._nl == 0] - 1] = -1
+        return f_line
+
+    @cached_property
+    def inline(self) -> np.ndarray:
+        inline = np.ones(self.total, bool)
+        inline[self._first[1:] - 1] = False          # each location's last frame is its own line
+        return inline
+
+    @property
+    def leaf(self) -> np.ndarray:
+        """Frame index of each non-empty stack's leaf, and those stacks."""
+        has = np.flatnonzero(self.frames_per_stack > 0)
+        return self.stack_first[has], has
 
 
 def _multipliers(n: int, salt: int) -> np.ndarray:
@@ -315,33 +372,4 @@ class UniqueStacks:
         return w, nz
 
     def frame_lines(self) -> FrameLines:
-        p = self.profile
-        locs = self.locs
-        nl = np.take(p.loc_n_lines, locs)
-        per = np.maximum(nl, 1)                      # a line-less location is one frame
-        # frame index of each location's first frame, and of each stack's (cumulative sums of per)
-        first = np.zeros(len(locs) + 1, np.int64)
-        np.cumsum(per, out=first[1:])
-        total = int(first[-1])
-        ix = np.int32 if total < 2**31 and len(p.line_function) < 2**31 else np.int64   # halves the memory
-        stack_first = first[self.offsets]
-        frames_per_stack = np.diff(stack_first)
-        f_stack = np.repeat(np.arange(self.n, dtype=ix), frames_per_stack)
-        depth = np.arange(total, dtype=ix)
-        depth -= np.repeat(stack_first[:-1].astype(ix), frames_per_stack)
-        last = first[1:] - 1                         # each location's last frame: its own line
-        if total == len(locs):                       # no inlined calls: one frame per location
-            f_loc = locs.astype(ix, copy=False)
-            f_line = np.take(p.loc_line_start, locs).astype(ix)
-            inline = np.zeros(total, bool)
-        else:
-            f_loc = np.repeat(locs.astype(ix, copy=False), per)
-            # line rows of a location are consecutive: frame i of it is line_start + i
-            f_line = np.arange(total, dtype=ix)
-            f_line -= np.repeat((first[:-1] - np.take(p.loc_line_start, locs)).astype(ix), per)
-            inline = np.ones(total, bool)
-            inline[last] = False
-        none = nl == 0
-        if none.any():
-            f_line[last[none]] = -1
-        return FrameLines(f_stack, depth, f_loc, f_line, inline)
+        return FrameLines(self.profile, self.offsets, self.locs)

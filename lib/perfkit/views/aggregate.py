@@ -44,19 +44,20 @@ class Aggregation:
     def node_flat_cum(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """flat, cum and presence per node."""
         n = len(self.nodes.names)
-        live = self._live_frames
-        if live.all():
-            st, nd = self.frames.stack, self.frame_node
-            leaf = self.frames.depth == 0
-        else:
-            st, nd = self.frames.stack[live], self.frame_node[live]
-            leaf = self.frames.depth[live] == 0
         w = self.stack_weight
-        flat = int_bincount(nd[leaf], np.take(w, st[leaf]), n)
+        leaf_frame, leaf_stack = self.frames.leaf
+        keep = self.stack_live[leaf_stack]
+        flat = int_bincount(np.take(self.frame_node, leaf_frame[keep]), np.take(w, leaf_stack[keep]), n)
+        if self.stack_live.all():
+            st, nd = self.frames.stack, self.frame_node
+            frames_per_stack = self.frames.frames_per_stack
+        else:
+            live = self._live_frames
+            st, nd = self.frames.stack[live], self.frame_node[live]
+            frames_per_stack = np.bincount(st, minlength=len(w))
         # a node counts once per stack: every frame's stack weight, less the repeats of a node within a
         # stack (recursion). Frames come grouped by stack, so (stack, node) keys are sorted but for the
         # order inside each stack, which a stable sort puts right quickly; a repeat equals its neighbour
-        frames_per_stack = np.bincount(st, minlength=len(w))
         cum = int_bincount(nd, np.repeat(w, frames_per_stack), n)
         kt = np.uint32 if len(w) * max(n, 1) < 2**32 else np.uint64
         key = st.astype(kt)

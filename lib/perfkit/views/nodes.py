@@ -26,8 +26,10 @@ class NodeTable:
     of_bare_loc: np.ndarray    # location index -> node index, for locations without lines (-1 otherwise)
 
     def of_frames(self, fr: FrameLines) -> np.ndarray:
-        has = fr.line >= 0
         dt = np.int32 if max(len(self.names), 1) < 2**31 else np.int64      # one entry per frame: keep it small
+        if not fr.bare:                                                      # every frame has a line
+            return np.take(self.of_line.astype(dt), fr.line)
+        has = fr.line >= 0
         return np.where(has, self.of_line.astype(dt)[np.where(has, fr.line, 0)] if len(self.of_line) else -1,
                         self.of_bare_loc.astype(dt)[fr.loc])
 

@@ -30,9 +30,8 @@ def call_tree(profile: Profile, sample_index=None, *, granularity: str = "functi
     fr = agg.frames
     w = agg.stack_weight
     nst = len(w)
-    n_frames = np.bincount(fr.stack, minlength=nst).astype(np.int64)   # frames come grouped by stack
-    fstart = np.zeros(nst, np.int64)
-    np.cumsum(n_frames[:-1], out=fstart[1:])
+    n_frames = fr.frames_per_stack
+    fstart = fr.stack_first[:-1]
     frame_node = agg.frame_node
     # walk all stacks level by level (root first, or leaf first when inverted): no sort of the frames
     act = np.flatnonzero(agg.stack_live & (n_frames > 0))
