@@ -189,3 +189,17 @@ def test_derived_stacks_drop_the_decoders_hashes():
     assert same_stacks.sample_hashes is p.sample_hashes
     fewer = p.derive(values=p.values[:1], stack_offsets=p.stack_offsets[:2], stack_locs=p.stack_locs)
     assert fewer.sample_hashes is None and fewer.stacks.n == 1
+
+
+def test_unique_stacks_survive_a_collision_of_the_first_hash():
+    # every sample's first hash equal: the second hash and the length must still tell the stacks apart
+    p = pprof.decode_profile(_message(True, False), "x")
+    h1, h2 = p.sample_hashes
+    q = p.derive(sample_hashes=(np.zeros_like(h1), h2))
+    a, b = p.stacks, q.stacks
+    assert a.n == b.n > 100
+    assert np.array_equal(a.sample_stack, b.sample_stack) and np.array_equal(a.locs, b.locs)
+    for i in (0, 17, 299):                       # each sample's unique stack holds its own locations
+        s = int(b.sample_stack[i])
+        assert np.array_equal(b.locs[b.offsets[s]:b.offsets[s + 1]],
+                              p.stack_locs[p.stack_offsets[i]:p.stack_offsets[i + 1]])

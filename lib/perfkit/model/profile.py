@@ -229,14 +229,17 @@ class FrameLines:
         self._p, self._locs = profile, locs
         self._nl = np.take(profile.loc_n_lines, locs)
         self._per = np.maximum(self._nl, 1)              # a line-less location is one frame
-        first = np.zeros(len(locs) + 1, np.int64)        # each location's first frame
+        # each location's first frame; at most 2**31 lines per location, so int32 sums are safe while the
+        # frames fit int32
+        total = int(self._per.sum(dtype=np.int64))
+        big = total >= 2**31 or len(profile.line_function) >= 2**31
+        self._ix = np.int64 if big else np.int32          # one entry per frame: int32 halves the memory
+        first = np.zeros(len(locs) + 1, self._ix)
         np.cumsum(self._per, out=first[1:])
         self._first = first
-        self.total = int(first[-1])
-        self.stack_first = first[offsets]
+        self.total = total
+        self.stack_first = first[offsets].astype(np.int64)
         self.frames_per_stack = np.diff(self.stack_first)
-        big = self.total >= 2**31 or len(profile.line_function) >= 2**31
-        self._ix = np.int64 if big else np.int32          # one entry per frame: int32 halves the memory
         self.one_per_location = self.total == len(locs)   # nothing inlined
         self.bare = bool((self._nl == 0).any())           # some location has no lines
 
@@ -269,6 +272,20 @@ class FrameLines:
         if self.bare:
             f_line[self._first[1:][self._nl == 0] - 1] = -1
         return f_line
+
+    def of_lines(self, table: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+        """``table[line]`` for every frame (all locations have lines), without building ``line``."""
+        if "line" in self.__dict__ or self.one_per_location:
+            return np.take(table, self.line)
+        out = np.empty(self.total, table.dtype)
+        first, per, locs = self._first, self._per, self._locs
+        start = self._p.loc_line_start
+        for a in range(0, len(locs), chunk):
+            b = min(len(locs), a + chunk)
+            rows = np.arange(int(first[a]), int(first[b]), dtype=self._ix)
+            rows -= np.repeat((first[a:b] - np.take(start, locs[a:b])).astype(self._ix), per[a:b])
+            np.take(table, rows, out=out[int(first[a]):int(first[b])])
+        return out
 
     @cached_property
     def inline(self) -> np.ndarray:
@@ -329,6 +346,19 @@ def hash_stacks(off: np.ndarray, locs: np.ndarray, chunk: int = 1 << 16) -> tupl
     return h1, h2
 
 
+def _in_order_of_appearance(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes renumbered in order of first appearance, and each code's first index (increasing)."""
+    n_codes = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(n_codes, -1, np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    if len(first) > 1 and not bool((first[1:] > first[:-1]).all()):
+        order = np.argsort(first)
+        rank = np.empty(n_codes, np.int64)
+        rank[order] = np.arange(n_codes)
+        codes, first = rank[codes], first[order]
+    return codes, first
+
+
 @dataclass
 class UniqueStacks:
     """Samples grouped by identical location sequence."""
@@ -351,17 +381,25 @@ class UniqueStacks:
         lens = np.diff(off)
         h = p.sample_hashes
         h1, h2 = h if h is not None and len(h[0]) == n else hash_stacks(off, locs)
-        frame = pd.DataFrame({"a": h1, "b": h2, "n": lens})
-        codes = frame.groupby(["a", "b", "n"], sort=False).ngroup().to_numpy()
-        n_unique = int(codes.max()) + 1
-        first = np.full(n_unique, -1, np.int64)
-        first[codes[::-1]] = np.arange(n - 1, -1, -1)
+        # codes in order of first appearance; the first hash alone, checked against the second and the length
+        codes, first = _in_order_of_appearance(pd.factorize(h1, sort=False)[0])
+        rep = np.take(first, codes)
+        if not (np.array_equal(np.take(h2, rep), h2) and np.array_equal(np.take(lens, rep), lens)):
+            frame = pd.DataFrame({"a": h1, "b": h2, "n": lens})          # a collision of the first hash
+            codes, first = _in_order_of_appearance(frame.groupby(["a", "b", "n"], sort=False).ngroup().to_numpy())
+        del rep
         ulens = lens[first]
-        uoff = np.zeros(n_unique + 1, np.int64)
+        uoff = np.zeros(len(first) + 1, np.int64)
         np.cumsum(ulens, out=uoff[1:])
-        starts = off[first]
-        idx = np.repeat(starts - uoff[:-1], ulens) + np.arange(uoff[-1])
-        return UniqueStacks(p, codes.astype(np.int64), uoff, locs[idx])
+        # the first samples of the stacks come in sample order: their locations are runs of locs
+        ends = off[first] + ulens
+        runs = np.empty(2 * len(first) + 1, np.int64)
+        runs[0] = off[first[0]]
+        runs[2:-1:2] = off[first[1:]] - ends[:-1]
+        runs[-1] = len(locs) - ends[-1]
+        runs[1::2] = ulens
+        inside = np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+        return UniqueStacks(p, codes.astype(np.int64), uoff, locs[inside])
 
     def weights(self, column: int, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per unique stack: summed value, and whether any sample was non-zero."""

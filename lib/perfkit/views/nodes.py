@@ -28,7 +28,7 @@ class NodeTable:
     def of_frames(self, fr: FrameLines) -> np.ndarray:
         dt = np.int32 if max(len(self.names), 1) < 2**31 else np.int64      # one entry per frame: keep it small
         if not fr.bare:                                                      # every frame has a line
-            return np.take(self.of_line.astype(dt), fr.line)
+            return fr.of_lines(self.of_line.astype(dt))
         has = fr.line >= 0
         return np.where(has, self.of_line.astype(dt)[np.where(has, fr.line, 0)] if len(self.of_line) else -1,
                         self.of_bare_loc.astype(dt)[fr.loc])
