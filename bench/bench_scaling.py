@@ -2,7 +2,7 @@
 """Benchmark: how perfkit load + top and `go tool pprof -top` scale with the profile's size.
 
 Profiles of 10k, 100k, 1M and 3M samples from the same stack-shape generator (make_big_profile.py,
-same seed); at each size both tools run --repeat times interleaved (default 3; the first round also
+same seed); at each size both tools run --repeat times interleaved (default 5; the first round also
 checks that the top-50 rows agree). Reported per size: median wall time and peak RSS of both, and the cost
 per sample. Target: the kit's cost per sample does not grow with size (at the largest size it is at
 most 1.1x the cost at the next size down). Plot: bench/out/scaling.png. Writes bench/out/scaling.{json,md}.
@@ -48,7 +48,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,100000,1000000,3000000")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--go")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--out-dir", type=Path, default=OUT)
