@@ -133,12 +133,7 @@ def test_chunks_decoded_side_by_side_keep_sample_order(threads, monkeypatch):
             pprof.decode_profile(bad, "bad.pb")
 
 
-def test_varints_match_the_scalar_reader_and_refuse_overflow():
-    # the one vectorised reader behind the profile and the pre-1.22 trace decoders, against uvarint
-    from perfkit.formats.protowire import uvarint, varints
-    rng = np.random.default_rng(7)
-    nums = [0, 1, 127, 128, 2**32 - 1, 2**32, 2**63, 2**64 - 1] + [int(x) >> int(s) for x, s in
-                                                                   zip(rng.integers(0, 2**63, 500), rng.integers(0, 63, 500))]
+def _encode_varints(nums) -> bytearray:
     raw = bytearray()
     for x in nums:
         while True:
@@ -146,11 +141,28 @@ def test_varints_match_the_scalar_reader_and_refuse_overflow():
             x >>= 7
             if not x:
                 break
-    starts, vals = varints(np.frombuffer(bytes(raw), np.uint8))
+    return raw
+
+
+def _read_one_by_one(raw: bytes) -> list[int]:
+    """The scalar reader's values, varint after varint."""
+    from perfkit.formats.protowire import uvarint
     pos, want = 0, []
     while pos < len(raw):
-        v, pos = uvarint(bytes(raw), pos)
+        v, pos = uvarint(raw, pos)
         want.append(v)
+    return want
+
+
+def test_varints_match_the_scalar_reader_and_refuse_overflow():
+    # the one vectorised reader behind the profile and the pre-1.22 trace decoders, against uvarint
+    from perfkit.formats.protowire import varints
+    rng = np.random.default_rng(7)
+    nums = [0, 1, 127, 128, 2**32 - 1, 2**32, 2**63, 2**64 - 1] + [int(x) >> int(s) for x, s in
+                                                                   zip(rng.integers(0, 2**63, 500), rng.integers(0, 63, 500))]
+    raw = _encode_varints(nums)
+    starts, vals = varints(np.frombuffer(bytes(raw), np.uint8))
+    want = _read_one_by_one(bytes(raw))
     assert [int(v) for v in vals] == want == nums and len(starts) == len(nums)
     assert varints(np.frombuffer(b"\xff" * 9 + b"\x02", np.uint8)) is None      # past 64 bits
     assert varints(np.frombuffer(b"\xff" * 10 + b"\x01", np.uint8)) is None     # 11 bytes
@@ -160,23 +172,14 @@ def test_varints_match_the_scalar_reader_and_refuse_overflow():
 def test_varints_of_at_most_four_bytes_read_as_words():
     # below 2**28 every varint fits 4 bytes: the word path (uint32), against uvarint, with each width's edges
     # and over-long encodings of small values (0 in 2 bytes is valid protobuf)
-    from perfkit.formats.protowire import uvarint, varints
+    from perfkit.formats.protowire import varints
     edges = [0, 1, 2**7 - 1, 2**7, 2**14 - 1, 2**14, 2**21 - 1, 2**21, 2**28 - 1]
     rng = np.random.default_rng(11)
     nums = edges + [int(x) >> int(s) for x, s in zip(rng.integers(0, 2**28, 2000), rng.integers(0, 28, 2000))]
-    raw = bytearray()
-    for x in nums:
-        while True:
-            raw.append((x & 0x7F) | (0x80 if x > 0x7F else 0))
-            x >>= 7
-            if not x:
-                break
+    raw = _encode_varints(nums)
     raw += b"\x80\x00\x81\x80\x00"              # 0 in 2 bytes, 1 in 3 bytes
     starts, vals = varints(np.frombuffer(bytes(raw), np.uint8))
-    pos, want = 0, []
-    while pos < len(raw):
-        v, pos = uvarint(bytes(raw), pos)
-        want.append(v)
+    want = _read_one_by_one(bytes(raw))
     assert vals.dtype == np.uint32
     assert [int(v) for v in vals] == want == nums + [0, 1]
     assert starts[-1] == len(raw) - 3

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.profile import runs_mask
+
 CHUNK_BYTES = 2 << 20          # decode this many body bytes at a time (bounds temporary arrays)
 DECODE_THREADS = min(4, os.cpu_count() or 1)   # chunks decoded side by side
 
@@ -106,7 +108,7 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
         return None
     cur = tok_at(bstart)
     body = np.arange(n, dtype=np.int64)
-    segs = []                                       # (kind, body, first token, token count, round)
+    segs = []                                       # (kind, body, first token, token count)
     labels = []
     rnd = 0
     active = cur < body_end_tok
@@ -128,7 +130,7 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
             for kind in (1, 2):
                 sel = f == kind
                 if sel.any():
-                    segs.append((kind, body[v0][sel], c[sel] + 1, np.ones(int(sel.sum()), np.int64), rnd))
+                    segs.append((kind, body[v0][sel], c[sel] + 1, np.ones(int(sel.sum()), np.int64)))
             if bool((f == 3).any()):
                 return None                          # a label must be a message
         v2 = ~v0
@@ -155,7 +157,7 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
             for kind in (1, 2):
                 sel = f == kind
                 if sel.any():
-                    segs.append((kind, bd[sel], first[sel], last[sel] - first[sel], rnd))
+                    segs.append((kind, bd[sel], first[sel], last[sel] - first[sel]))
             sel = f == 3
             if sel.any():
                 for i, a, z in zip(bd[sel].tolist(), pstart[sel].tolist(), pend[sel].tolist()):
@@ -177,18 +179,11 @@ def _chunk(b: np.ndarray, bstart: np.ndarray, bend: np.ndarray, k: int, base: in
         off = np.zeros(n + 1, np.int64)
         np.cumsum(counts, out=off[1:])
         # the fields' tokens in byte order are the samples' values in order (fields in order of
-        # appearance): a mask of alternating runs, gap then segment (segments never overlap)
+        # appearance), and segments never overlap
         if len(parts) > 1:
             order = np.argsort(sf, kind="stable")
             sf, sc = sf[order], sc[order]
-        ends = sf + sc
-        runs = np.empty(2 * len(sf) + 1, np.int64)
-        runs[0] = sf[0]
-        runs[2:-1:2] = sf[1:] - ends[:-1]
-        runs[-1] = len(vals) - ends[-1]
-        runs[1::2] = sc
-        inside = np.repeat(np.arange(len(runs)) % 2 == 1, runs)
-        out.append((off, vals[inside]))
+        out.append((off, vals[runs_mask(sf, sc, len(vals))]))
     (loff, lids), (voff, vv) = out
     if not bool((np.diff(voff) == k).all()):
         return None                                  # the runtime's decoder names the bad sample

@@ -15,6 +15,20 @@ import pandas as pd
 from ..errors import OptionError
 
 
+def runs_mask(starts: np.ndarray, lengths: np.ndarray, size: int) -> np.ndarray:
+    """Boolean mask of ``size`` entries, True inside the segments [starts[i], starts[i] + lengths[i]),
+    which are sorted and never overlap: one repeat of alternating gap and segment runs."""
+    if not len(starts):
+        return np.zeros(size, bool)
+    ends = starts + lengths
+    runs = np.empty(2 * len(starts) + 1, np.int64)
+    runs[0] = starts[0]
+    runs[2:-1:2] = starts[1:] - ends[:-1]
+    runs[-1] = size - ends[-1]
+    runs[1::2] = lengths
+    return np.repeat(np.arange(len(runs)) % 2 == 1, runs)
+
+
 def int_bincount(idx: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
     """Exact int64 sums of weights per index (bincount when float64 is exact)."""
     weights = np.asarray(weights)
@@ -261,14 +275,18 @@ class FrameLines:
         locs = self._locs.astype(self._ix, copy=False)
         return locs if self.one_per_location else np.repeat(locs, self._per)
 
+    def _rows(self, a: int, b: int) -> np.ndarray:
+        """Line rows of the frames of locations a..b (a location's lines are consecutive rows)."""
+        start = np.take(self._p.loc_line_start, self._locs[a:b])
+        if self.one_per_location:
+            return start.astype(self._ix)
+        rows = np.arange(int(self._first[a]), int(self._first[b]), dtype=self._ix)
+        rows -= np.repeat((self._first[a:b] - start).astype(self._ix), self._per[a:b])
+        return rows
+
     @cached_property
     def line(self) -> np.ndarray:
-        start = np.take(self._p.loc_line_start, self._locs)
-        if self.one_per_location:
-            f_line = start.astype(self._ix)
-        else:                                        # a location's lines are consecutive rows
-            f_line = np.arange(self.total, dtype=self._ix)
-            f_line -= np.repeat((self._first[:-1] - start).astype(self._ix), self._per)
+        f_line = self._rows(0, len(self._locs))
         if self.bare:
             f_line[self._first[1:][self._nl == 0] - 1] = -1
         return f_line
@@ -278,13 +296,9 @@ class FrameLines:
         if "line" in self.__dict__ or self.one_per_location:
             return np.take(table, self.line)
         out = np.empty(self.total, table.dtype)
-        first, per, locs = self._first, self._per, self._locs
-        start = self._p.loc_line_start
-        for a in range(0, len(locs), chunk):
-            b = min(len(locs), a + chunk)
-            rows = np.arange(int(first[a]), int(first[b]), dtype=self._ix)
-            rows -= np.repeat((first[a:b] - np.take(start, locs[a:b])).astype(self._ix), per[a:b])
-            np.take(table, rows, out=out[int(first[a]):int(first[b])])
+        for a in range(0, len(self._locs), chunk):
+            b = min(len(self._locs), a + chunk)
+            np.take(table, self._rows(a, b), out=out[int(self._first[a]):int(self._first[b])])
         return out
 
     @cached_property
@@ -294,7 +308,7 @@ class FrameLines:
         return inline
 
     @property
-    def leaf(self) -> np.ndarray:
+    def leaf(self) -> tuple[np.ndarray, np.ndarray]:
         """Frame index of each non-empty stack's leaf, and those stacks."""
         has = np.flatnonzero(self.frames_per_stack > 0)
         return self.stack_first[has], has
@@ -392,14 +406,7 @@ class UniqueStacks:
         uoff = np.zeros(len(first) + 1, np.int64)
         np.cumsum(ulens, out=uoff[1:])
         # the first samples of the stacks come in sample order: their locations are runs of locs
-        ends = off[first] + ulens
-        runs = np.empty(2 * len(first) + 1, np.int64)
-        runs[0] = off[first[0]]
-        runs[2:-1:2] = off[first[1:]] - ends[:-1]
-        runs[-1] = len(locs) - ends[-1]
-        runs[1::2] = ulens
-        inside = np.repeat(np.arange(len(runs)) % 2 == 1, runs)
-        return UniqueStacks(p, codes.astype(np.int64), uoff, locs[inside])
+        return UniqueStacks(p, codes.astype(np.int64), uoff, locs[runs_mask(off[first], ulens, len(locs))])
 
     def weights(self, column: int, values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Per unique stack: summed value, and whether any sample was non-zero."""
