@@ -30,6 +30,9 @@ SETTLE_SECONDS = 1.5        # load running before the first snapshot (the leak h
 PROCESS_SECONDS = 60        # the program exits by itself after this, whatever happens to the test
 COLLECTED: dict[str, float] = {}
 RUN_QUEUE_WAIT: dict[str, float] = {}
+# A process whose threads waited at least this many on average in the kernel's run queue was starved of CPU for
+# real, so cpu-starvation is true of it whatever it runs (a busy test machine).
+KERNEL_WAIT_THREADS = 0.1
 
 
 def run_queue_wait_s(pid: int) -> float:

@@ -19,7 +19,7 @@ import pytest
 import perfkit
 from perfkit import trace
 from conftest import ROOT
-from pathology import run_queue_wait_s
+from pathology import KERNEL_WAIT_THREADS, run_queue_wait_s
 from wordgame_lab import Recorder, WordgameServer
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,6 @@ KINDS = ("cpu-saturation", "cpu-starvation", "tls-handshakes", "connection-churn
 SEVERITIES = ("high", "medium", "low", "info")
 LOAD_THREADS = 4
 CPU_SECONDS = 4
-KERNEL_WAIT_THREADS = 0.1       # threads waiting for a CPU on average: starved for real (as test_triage_pathologies)
 
 
 @pytest.fixture(scope="module")

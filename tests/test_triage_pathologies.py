@@ -13,7 +13,7 @@ import re
 import pytest
 
 import perfkit
-from pathology import COLLECTED, MODES, RUN_QUEUE_WAIT, pathology_archive_fixture  # noqa: F401 - the fixture
+from pathology import COLLECTED, KERNEL_WAIT_THREADS, MODES, RUN_QUEUE_WAIT, pathology_archive_fixture  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +38,6 @@ EXPECT = {
     "starved": (("cpu-starvation",), [("profile", None, r"^main\.runStarved\.func1$", 90)]),
     "healthy": ((), []),
 }
-# A process whose threads waited at least this many on average in the kernel's run queue (RUN_QUEUE_WAIT, from
-# /proc) was starved of CPU for real, so cpu-starvation is true of it whatever its mode (a busy test machine).
-KERNEL_WAIT_THREADS = 0.1
 
 
 def _triage():
