@@ -128,6 +128,18 @@ def test_lock_slow_path_cpu():
     assert any("not measured" in str(e.value) for e in f[0].evidence)   # no mutex/block profiles in it
 
 
+def test_lock_waiters_in_one_snapshot_are_medium_at_most():
+    """50 goroutines parked on a mutex in a goroutine profile, no trace: one instant cannot show the waiting lasts."""
+    b = perfkit.ProfileBuilder([("goroutine", "count")], period_type=("goroutine", "count"), period=1, source="g")
+    b.add_sample([(fn, "x.go", 1) for fn in ["sync.runtime_SemacquireMutex", "sync.(*Mutex).lockSlow",
+                                             "sync.(*Mutex).Lock", "main.add"]], [50])
+    b.add_sample([("main.main", "x.go", 1)], [1])
+    a = DebugArchive("synthetic", [ArchiveFile("goroutine", "goroutine", 0, profile=b.build())])
+    f = DETECTORS["lock-contention"](a, None, resolve_thresholds())
+    assert len(f) == 1 and f[0].severity == "medium", f
+    assert "50 goroutines waiting on locks (one snapshot)" in f[0].title
+
+
 def test_syscall_heavy_needs_a_busy_process_for_high():
     a = _cpu_archive([(["internal/runtime/syscall.Syscall6", "syscall.Syscall", "syscall.write", "os.(*File).Write",
                         "main.log"], 800), (["main.main"], 200)])

@@ -139,6 +139,19 @@ def test_starvation_agrees_with_the_kernel(triaged):
     assert sat.severity not in STRONG and "cpu-starvation" in sat.title, sat.as_dict()
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_lock_waiting_is_measured_over_the_trace(triaged, mode):
+    """Lock waiters come from the trace's sync blocking spans, averaged over its window: at least one of the lock
+    program's 64 contenders is parked on the mutex at any time, and no other program contends a lock at all."""
+    _, tri = triaged(mode)
+    ev = [e for f in tri.of_kind("lock-contention") for e in f.evidence if e.source == "trace"]
+    if mode == "lock":
+        assert ev and 1.0 <= ev[0].value <= 64, tri.frame().to_string()
+        assert "on average" in tri.of_kind("lock-contention")[0].title
+    else:
+        assert not tri.of_kind("lock-contention") or all(e.value < 1.0 for e in ev), tri.frame().to_string()
+
+
 def test_tls_finding_names_the_rsa_signature(triaged):
     """The certificate's key is RSA: the tls-handshakes finding must say so."""
     _, tri = triaged("tls-churn")

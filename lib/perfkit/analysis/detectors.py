@@ -18,7 +18,7 @@ from ..model.filter import Filters
 from ..model.profile import Profile
 from ..model.trace import RUNNABLE
 from ..trace import goroutine_time, gc_summary, longest_idle, read_trace, trace_summary
-from ..trace.analysis import intervals
+from ..trace.analysis import blocking_intervals, intervals
 from ..views.diff import diff
 from ..views.goroutines import wait_site
 from ..views.normalize import cores_used
@@ -34,6 +34,8 @@ GC_FUNCS = r"^runtime\.(gcBgMarkWorker|gcAssistAlloc|gcAssistAlloc1|bgsweep|bgsc
 # sync's slow paths only: runtime.lock2 and friends are the runtime's own locks (GC, scheduler), not the program's
 LOCK_FUNCS = (r"^(sync\.\(\*Mutex\)\.(lockSlow|unlockSlow)|sync\.\(\*RWMutex\)\.(Lock|RLock|Unlock|RUnlock|rUnlockSlow)|"
               r"sync\.runtime_(Semacquire\w*|Semrelease)|internal/sync\.\(\*Mutex\)\.(lockSlow|unlockSlow))$")
+# frames of a goroutine blocked on a sync.Mutex / RWMutex: the profile's full stack, or a trace's (runtime frames trimmed)
+LOCK_BLOCK = r"^(internal/)?sync\.\(\*(RW)?Mutex\)\.(R?Lock|lockSlow)$|^sync\.runtime_Semacquire(Mutex|RWMutex|RWMutexR)$"
 LOCK_WAIT = r"^(sync\.runtime_Semacquire(Mutex|RWMutex|RWMutexR)|sync\.\(\*Mutex\)\.lockSlow|internal/sync\.\(\*Mutex\)\.lockSlow|sync\.\(\*RWMutex\)\.R?Lock)$"
 SYSCALL_FUNCS = (r"^(syscall\.(Syscall|Syscall6|Syscall9|RawSyscall|RawSyscall6|RawSyscallNoError|rawSyscallNoError|"
                  r"rawVforkSyscall|syscall|syscall6|syscall6X|syscallX|rawSyscall)|"
@@ -114,6 +116,23 @@ def _demand(arch) -> float | None:
     return None if gt is None else float((gt["exec_ns"] + gt["sched_wait_ns"]).sum() / t.duration_ns)
 
 
+def _lock_waiters(arch) -> float | None:
+    """Goroutines blocked on a sync.Mutex / RWMutex on average over the trace window (None without a trace)."""
+    t = _trace(arch)
+    if t is None or not t.duration_ns:
+        return None
+
+    def average():
+        iv = blocking_intervals(t, "sync")
+        if not len(iv):
+            return 0.0
+        r = re.compile(LOCK_BLOCK)
+        locked = {s for s in iv["stack"].unique().tolist()
+                  if any(r.search(t.frame_fn[f]) for f in t.stack_frames_of(s).tolist())}
+        return float(iv["duration"][iv["stack"].isin(locked)].sum() / t.duration_ns)
+    return _memo(arch, "lock_waiters", average)
+
+
 def _stacks(arch, p: Profile, kind: str, index=None):
     return _memo(arch, f"stacks:{kind}:{index}", lambda: sample_stacks(p, index))
 
@@ -182,6 +201,12 @@ def _level(value: float, medium: float, high: float) -> str | None:
     if value >= medium:
         return "medium"
     return None
+
+
+def _higher(a: str | None, b: str | None) -> str | None:
+    """The more severe of two levels (None is below medium)."""
+    order = ("high", "medium")
+    return min((x for x in (a, b) if x), key=order.index, default=None)
 
 
 def _missing(kind: str, what: str, next_step: str) -> list[Finding]:
@@ -457,15 +482,21 @@ def detect_lock_contention(arch, baseline, th) -> list[Finding]:
         _, pct = share(arch, p, "cpu", LOCK_FUNCS, "cpu")
         ev.append(Evidence("CPU in sync lock slow paths (Mutex.lockSlow, semacquire, ...)", pct, "%", "profile"))
         sev = _level(pct, th["lock_cpu_medium"], th["lock_cpu_high"])
+    gmp = _gomaxprocs(arch) or 1
+    high_waiters = max(th["lock_waiters_high_per_p"] * gmp, th["lock_waiters_medium"])
+    avg = _lock_waiters(arch)
+    if avg is not None:
+        ev.append(Evidence("goroutines waiting for a sync.Mutex / RWMutex, on average over the trace", avg,
+                           "goroutines", "trace"))
+        sev = _higher(sev, _level(avg, th["lock_waiters_medium"], high_waiters))
     g = _profile(arch, "goroutine")
     if g is not None and not g.is_empty:
         _, wpct = share(arch, g, "goroutine", LOCK_WAIT)
         waiters = wpct / 100 * g.total(None)
-        ev.append(Evidence("goroutines waiting for a sync.Mutex / RWMutex", round(waiters), "goroutines", "goroutine"))
-        gmp = _gomaxprocs(arch) or 1
-        s2 = _level(waiters, th["lock_waiters_medium"], max(th["lock_waiters_high_per_p"] * gmp, th["lock_waiters_medium"]))
-        if s2 and (sev is None or s2 == "high"):
-            sev = s2
+        ev.append(Evidence("goroutines waiting for a sync.Mutex / RWMutex, at one instant", round(waiters),
+                           "goroutines", "goroutine"))
+        if avg is None:   # one instant cannot show that the waiting lasts: medium at most
+            sev = _higher(sev, "medium" if _level(waiters, th["lock_waiters_medium"], high_waiters) else None)
     for kind in ("mutex", "block"):
         q = _profile(arch, kind)
         if q is None or q.is_empty:
@@ -484,7 +515,9 @@ def detect_lock_contention(arch, baseline, th) -> list[Finding]:
     if sev is None:
         return []
     cmp, suffix = _compare_cpu(arch, baseline, LOCK_FUNCS, "CPU in lock slow paths")
-    waiters_txt = next((f"{e.value} goroutines waiting on locks" for e in ev if e.source == "goroutine"), "")
+    waiters_txt = next((f"{e.value:.1f} goroutines waiting on locks on average" for e in ev if e.source == "trace"),
+                       next((f"{e.value} goroutines waiting on locks (one snapshot)" for e in ev
+                             if e.source == "goroutine"), ""))
     cpu_txt = next((f"{e.value:.0f} % of CPU in lock slow paths" for e in ev if e.source == "profile"), "")
     return [Finding("lock-contention", _cap(sev, arch, th) if cpu_txt else sev,
                     "Lock contention: " + ", ".join(x for x in (cpu_txt, waiters_txt) if x) + suffix, tuple(ev + cmp),

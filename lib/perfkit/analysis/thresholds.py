@@ -63,11 +63,13 @@ THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("lock-contention", "lock_cpu_high", 20.0, "% of CPU",
               "A fifth of the CPU spent acquiring locks means the lock, not the work, limits throughput."),
     Threshold("lock-contention", "lock_waiters_medium", 1.0, "goroutines",
-              "By Little's law the goroutines waiting on a mutex at an instant estimate the delay per second; "
-              "one waiter means the lock is held-and-wanted about all the time."),
+              "By Little's law the goroutines waiting on a mutex on average (over the trace window, from its sync "
+              "blocking spans) equal the waiting time per second; one waiter means the lock is held-and-wanted "
+              "about all the time. Without a trace the goroutine profile gives one instant, which cannot show that "
+              "the waiting lasts, so it raises the finding to medium at most."),
     Threshold("lock-contention", "lock_waiters_high_per_p", 1.0, "x GOMAXPROCS",
-              "As many lock waiters as Ps: the program could run that many goroutines in parallel but the lock "
-              "serialises them."),
+              "As many lock waiters on average as Ps: the program could run that many goroutines in parallel but "
+              "the lock serialises them."),
     Threshold("goroutine-leak", "leak_goroutines_medium", 1000.0, "goroutines",
               "Steady state is about one goroutine per connection or worker; a thousand parked at one site that "
               "is not a network wait means work is started and not finished."),
