@@ -68,12 +68,9 @@ def _save_both(fig, tmp_path, stem):
     return text
 
 
-def _texts(fig):
-    return [t for ax in fig.axes for t in ax.texts]
-
-
 def _frame_texts(fig):
-    return {t.get_gid(): t for t in _texts(fig) if (t.get_gid() or "").startswith("frame-")}
+    """gid -> label text drawn on the frames (one LabelLayer per graph)."""
+    return fig.perfkit_labels.labels
 
 
 # --------------------------------------------------------------------------- flame graphs
@@ -100,7 +97,7 @@ def test_flame_graph_bad_cpu_shows_signpss(bad_flame, tmp_path):
     lay = bad_flame.perfkit_data
     row = lay[lay.name == "crypto/rsa.SignPSS"].iloc[0]
     assert row["label"] == "crypto/rsa.SignPSS"
-    assert _frame_texts(bad_flame)[f"frame-{int(row['id'])}"].get_text() == "crypto/rsa.SignPSS"
+    assert _frame_texts(bad_flame)[f"frame-{int(row['id'])}"] == "crypto/rsa.SignPSS"
     svg = _save_both(bad_flame, tmp_path, "bad-cpu")
     assert ">crypto/rsa.SignPSS<" in svg
     assert 'id="frame-%d"' % int(row["id"]) in svg
@@ -147,12 +144,40 @@ def test_flame_graph_labels_fit_or_are_left_out(bad_flame):
     # frames narrower than a few characters carry no text at all
     narrow = lay[lay.w * ax_px < 20]
     assert len(narrow) > 0 and (narrow.label == "").all()
+    layer = bad_flame.perfkit_labels
+    ink = layer.extents(renderer).set_index("text")
+    left_px = ax.get_window_extent(renderer).x0
     for _, row in labelled.iterrows():
-        t = texts[f"frame-{row.id}"]
-        s = t.get_text()
+        s = texts[f"frame-{row.id}"]
         assert s == row["name"] or (s.endswith("…") and row["name"].startswith(s[:-1]))
-        # the drawn text really fits in its rectangle
-        assert t.get_window_extent(renderer).width <= row.w * ax_px + 0.5, (s, row.w * ax_px)
+        # the text fits in its rectangle, by matplotlib's own text metrics and by the ink the layer lays down
+        width = renderer.get_text_width_height_descent(s, layer.prop, False)[0]
+        assert width <= row.w * ax_px + 0.5, (s, width, row.w * ax_px)
+        right = ink.loc[[s], "right"].min()
+        assert right <= left_px + (row.x0 + row.w) * ax_px + 1.0, (s, right)
+
+
+def test_raster_labels_match_matplotlib_text(bad, tmp_path):
+    """The label layer's glyph-cached raster against the same labels drawn as matplotlib Text artists: the same
+    ink, in the same place (a one-pixel shift of every label doubles the difference)."""
+    from PIL import Image
+    fast = flame_graph(bad.cpu)
+    ref = flame_graph(bad.cpu)
+    ax, layer = ref.axes[0], ref.perfkit_labels
+    layer.set_visible(False)
+    for x, y, s in zip(layer.x, layer.y, layer.texts):
+        t = ax.text(x, y, s, fontsize=layer.prop.get_size_in_points(), va="center", ha="left", clip_on=True,
+                    color="black", transform=ax.get_yaxis_transform())
+        t.set_in_layout(False)
+    bare = flame_graph(bad.cpu)
+    bare.perfkit_labels.set_visible(False)
+    a, b, c = (np.asarray(Image.open(save_figure(f, tmp_path / f"{n}.png")).convert("L"), float)
+               for f, n in ((fast, "fast"), (ref, "ref"), (bare, "bare")))
+    assert a.shape == b.shape == c.shape
+    ink_a, ink_b = np.abs(a - c).sum(), np.abs(b - c).sum()      # what the labels change
+    assert ink_b > 0 and abs(ink_a - ink_b) < 0.05 * ink_b, (ink_a, ink_b)
+    shifted = np.abs(np.roll(a, 1, axis=1) - b).mean()
+    assert np.abs(a - b).mean() < 0.5 * shifted, (np.abs(a - b).mean(), shifted)
 
 
 def test_min_fraction_merges_small_frames(bad):

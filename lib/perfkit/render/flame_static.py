@@ -33,6 +33,7 @@ from ..model.profile import Profile
 from ..style import DIFF_SCALE, format_rate, format_value, relative_delta
 from ..views.flame import diff_flame_layout, flame_layout
 from ..views.subsystems import as_subsystems
+from .labels import LabelLayer
 
 FORMATS = ("png", "svg", "pdf")
 ROW_INCHES = 0.22          # height of one stack level
@@ -151,14 +152,12 @@ def _draw_rects(fig: Figure, ax, lay: pd.DataFrame, grand: float, colors, *, ici
     ids = lay["id"].to_numpy()
     cand = np.nonzero(w * ax_px >= MIN_LABEL_CHARS * CHAR_WIDTH * font_px + 3)[0]
     for i in cand:
-        lab = _fit_label(str(names[i]), w[i] * ax_px, font_px)
-        if not lab:
-            continue
-        labels[i] = lab
-        t = ax.text(x0[i] + 1.5 / ax_px, y0[i] + h / 2, lab, fontsize=FONT_SIZE, va="center", ha="left",
-                    clip_on=True, color="black")
-        t.set_in_layout(False)        # clipped to the axes: never widens the figure's bounding box
-        t.set_gid(f"{gid_prefix}-{int(ids[i])}")
+        labels[i] = _fit_label(str(names[i]), w[i] * ax_px, font_px)
+    shown = cand[labels[cand] != ""] if len(cand) else cand
+    layer = LabelLayer(ax, x0[shown] + 1.5 / ax_px, y0[shown] + h / 2, labels[shown],
+                       [f"{gid_prefix}-{int(i)}" for i in ids[shown]], fontsize=FONT_SIZE)
+    ax.add_artist(layer)
+    fig.perfkit_labels = layer
     ax.set_yticks([])
     ax.xaxis.set_major_formatter(lambda v, _: f"{v * 100:.0f}%")
     for side in ("top", "right", "left"):
