@@ -18,7 +18,8 @@ GRAPH = import_graph(LIB)
 
 # The pipeline, bottom first. A module may import its own layer and the layers before it.
 LAYERS = [
-    {"perfkit.errors", "perfkit.fileio", "perfkit.style", "perfkit.toolchain", "perfkit.proto"},
+    {"perfkit.errors", "perfkit.fileio", "perfkit.style", "perfkit.toolchain", "perfkit.proto",
+     "perfkit.allocator"},
     {"perfkit.model"},
     {"perfkit.formats"},
     {"perfkit.views", "perfkit.trace", "perfkit.metrics"},

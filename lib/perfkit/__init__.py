@@ -9,7 +9,10 @@ from importlib import import_module
 
 from .errors import (ArchiveError, EmptyProfileError, OptionError, PerfkitError, ProfileError, ToolMissingError,
                      TraceError)
+from .allocator import tune_allocator
 from .toolchain import find_go
+
+tune_allocator()            # big arrays from the heap, freed memory reused (PERFKIT_ALLOCATOR=system: off)
 
 __version__ = "0.1.0"
 
@@ -47,7 +50,7 @@ _LAZY = {
 
 
 _SUBPACKAGES = {"analysis", "formats", "lab", "metrics", "model", "proto", "render", "report", "trace", "views",
-                "cli", "errors", "fileio", "style", "toolchain"}
+                "cli", "errors", "fileio", "style", "toolchain", "allocator"}
 
 
 def __getattr__(name: str):
@@ -82,7 +85,7 @@ __all__ = [
     # metrics
     "Scraper", "rate", "increase", "sum_by", "histogram_quantile",
     # style and tools
-    "format_value", "format_rate", "find_go",
+    "format_value", "format_rate", "find_go", "tune_allocator",
     # render (lazy)
     *(n for n, m in _LAZY.items() if m.startswith("render.")),
 ]
