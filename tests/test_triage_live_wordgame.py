@@ -22,7 +22,7 @@ from conftest import ROOT
 from pathology import KERNEL_WAIT_THREADS, run_queue_wait_s
 from wordgame_lab import Recorder, WordgameServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]     # they measure CPU and the kernel's run queue
 
 KINDS = ("cpu-saturation", "cpu-starvation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
          "goroutine-leak", "syscall-heavy", "blocking-io", "scheduler-latency", "hot-function",

@@ -15,7 +15,7 @@ import pytest
 import perfkit
 from pathology import COLLECTED, KERNEL_WAIT_THREADS, MODES, RUN_QUEUE_WAIT, pathology_archive_fixture  # noqa: F401 - the fixture
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.serial]     # they measure CPU and the kernel's run queue
 
 STRONG = ("high", "medium")
 KINDS = ("cpu-saturation", "cpu-starvation", "tls-handshakes", "connection-churn", "gc-pressure", "lock-contention",
