@@ -9,6 +9,7 @@ on to freed memory instead of returning it to the system. ``PERFKIT_ALLOCATOR=sy
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -16,17 +17,11 @@ ENV = "PERFKIT_ALLOCATOR"
 BIG = 1 << 30              # blocks below this come from the heap, not from their own mmap
 KEEP_FREED = 1 << 30       # freed memory kept at the top of the heap before any is returned
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # mallopt parameters (malloc.h)
-_state: dict[str, bool] = {}
 
 
+@functools.cache
 def tune_allocator() -> bool:
     """Apply the settings once per process; whether they are in effect (False: not glibc, or opted out)."""
-    if "tuned" not in _state:
-        _state["tuned"] = _apply()
-    return _state["tuned"]
-
-
-def _apply() -> bool:
     if os.environ.get(ENV, "").strip().lower() == "system" or not sys.platform.startswith("linux"):
         return False
     try:

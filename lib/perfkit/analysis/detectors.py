@@ -24,7 +24,7 @@ from ..views.goroutines import wait_site
 from ..views.normalize import cores_used
 from ..views.top import top
 from ..views.tree import sample_stacks
-from .findings import KINDS, Evidence, Finding, Triage, finding_order
+from .findings import KINDS, SEVERITIES, Evidence, Finding, Triage, finding_order
 from .nethttp import connection_states, requests_per_connection, tls_handshakes, trace_connections
 from .thresholds import resolve_thresholds
 
@@ -127,8 +127,7 @@ def _lock_waiters(arch) -> float | None:
         if not len(iv):
             return 0.0
         r = re.compile(LOCK_BLOCK)
-        locked = {s for s in iv["stack"].unique().tolist()
-                  if any(r.search(t.frame_fn[f]) for f in t.stack_frames_of(s).tolist())}
+        locked = {s for s in iv["stack"].unique().tolist() if any(r.search(fn) for fn, _, _ in t.frames(s))}
         return float(iv["duration"][iv["stack"].isin(locked)].sum() / t.duration_ns)
     return _memo(arch, "lock_waiters", average)
 
@@ -205,8 +204,7 @@ def _level(value: float, medium: float, high: float) -> str | None:
 
 def _higher(a: str | None, b: str | None) -> str | None:
     """The more severe of two levels (None is below medium)."""
-    order = ("high", "medium")
-    return min((x for x in (a, b) if x), key=order.index, default=None)
+    return min((x for x in (a, b) if x), key=SEVERITIES.index, default=None)
 
 
 def _missing(kind: str, what: str, next_step: str) -> list[Finding]:

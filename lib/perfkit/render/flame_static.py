@@ -153,7 +153,7 @@ def _draw_rects(fig: Figure, ax, lay: pd.DataFrame, grand: float, colors, *, ici
     cand = np.nonzero(w * ax_px >= MIN_LABEL_CHARS * CHAR_WIDTH * font_px + 3)[0]
     for i in cand:
         labels[i] = _fit_label(str(names[i]), w[i] * ax_px, font_px)
-    shown = cand[labels[cand] != ""] if len(cand) else cand
+    shown = cand[labels[cand] != ""]
     layer = LabelLayer(ax, x0[shown] + 1.5 / ax_px, y0[shown] + h / 2, labels[shown],
                        [f"{gid_prefix}-{int(i)}" for i in ids[shown]], fontsize=FONT_SIZE)
     ax.add_artist(layer)

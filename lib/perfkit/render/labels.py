@@ -8,6 +8,8 @@ whole pixels, and composites every label in a single image. Vector backends (SVG
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from matplotlib.artist import Artist
@@ -66,9 +68,9 @@ class LabelLayer(Artist):
         rows = []
         for x0, s in zip(xs, self.texts):
             left, right = None, None
-            for pen, g in glyphs.placed(s, x0):
+            for col, g in glyphs.placed(s, x0):
                 if g.image.size:
-                    a, b = pen + g.left, pen + g.left + g.image.shape[1]
+                    a, b = col, col + g.image.shape[1]
                     left = a if left is None else min(left, a)
                     right = b if right is None else max(right, b)
             rows.append((s, left if left is not None else x0, right if right is not None else x0))
@@ -117,12 +119,12 @@ class LabelLayer(Artist):
         ink = np.zeros((height, width), np.uint8)     # row 0 = top of the axes
         for x0, y0, s in zip(xs, ys, self.texts):
             base = y_hi - int(round(y0 + off))            # baseline, in rows from the top
-            for pen, g in glyphs.placed(s, x0):
+            for col, g in glyphs.placed(s, x0):
                 h, w = g.image.shape
                 if not h:
                     continue
                 r1 = base + g.below
-                r0, c0 = r1 - h, pen + g.left - x_lo
+                r0, c0 = r1 - h, col - x_lo
                 rr0, rr1, cc0, cc1 = max(r0, 0), min(r1, height), max(c0, 0), min(c0 + w, width)
                 if rr0 >= rr1 or cc0 >= cc1:
                     continue
@@ -138,11 +140,12 @@ class LabelLayer(Artist):
         gc.restore()
 
 
+@dataclass(frozen=True, slots=True)
 class _Glyph:
-    __slots__ = ("image", "left", "below", "advance")
-
-    def __init__(self, image, left, below, advance):
-        self.image, self.left, self.below, self.advance = image, left, below, advance
+    image: np.ndarray      # alpha, rows top down
+    left: int              # image column 0, relative to the pen
+    below: int             # image rows below the baseline
+    advance: float         # pen advance, pixels
 
 
 class _Glyphs:
@@ -166,9 +169,10 @@ class _Glyphs:
         return g
 
     def placed(self, s: str, x0: float):
-        """(pen column, glyph) for each character of ``s`` starting at ``x0`` pixels."""
+        """(column of the glyph image's left edge, glyph) for each character of ``s``, the pen starting at ``x0``
+        pixels."""
         pen = float(x0)
         for ch in s:
             g = self.glyph(ch)
-            yield int(round(pen)), g
+            yield int(round(pen)) + g.left, g
             pen += g.advance
