@@ -127,7 +127,9 @@ def test_churn_every_key_type(tlsgen, sign_ms, costs, key):
 
     rpc = requests_per_connection(allocs, z=Z)     # Go's default heap sampling: few samples, wide interval
     if not math.isnan(rpc.ratio):
-        assert rpc.low <= truth["total"]["requests"] / truth["total"]["accepted"] <= rpc.high, rpc
+        # readRequest counts up to one call more per connection than requests (see the keep-alive test below)
+        want = truth["total"]["requests"] / truth["total"]["accepted"]
+        assert rpc.low <= want + 1 and want <= rpc.high, (rpc, want)
 
 
 @pytest.mark.slow
