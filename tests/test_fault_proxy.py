@@ -147,7 +147,9 @@ def test_delay_is_added_once_per_request(upstream, direction, size, body):
     n = ROUNDS + 1
     assert p.stats.delays == n                                     # one hold per request, nothing else
     if body and direction == "up":
-        assert p.stats.chunks_up >= 2 * n                          # the request really was two chunks
+        # A busy machine can coalesce a request's two writes (the proxy wakes after both arrived), so
+        # require one split request: with exactly n holds, that one was not held twice.
+        assert p.stats.chunks_up > n
     if size == BIG:
         assert p.stats.chunks_down >= 2 * n                        # the response really was several chunks
     assert abs(p.stats.delayed_s - n * DELAY_MS / 1000) < 1e-9
