@@ -25,7 +25,7 @@ import pytest
 from perfkit.errors import OptionError
 from perfkit.lab import FaultProxy
 
-pytestmark = pytest.mark.slow     # make check leaves these out
+pytestmark = [pytest.mark.slow, pytest.mark.serial]     # they measure added latency in milliseconds
 
 DELAY_MS = 25.0
 TIMER_MS = 1.0                                        # epoll waits are whole milliseconds, rounded up
