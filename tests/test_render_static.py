@@ -157,11 +157,11 @@ def test_flame_graph_labels_fit_or_are_left_out(bad_flame):
         assert right <= left_px + (row.x0 + row.w) * ax_px + 1.0, (s, right)
 
 
-def test_raster_labels_match_matplotlib_text(bad, tmp_path):
+def test_raster_labels_match_matplotlib_text(bad, bad_flame, tmp_path):
     """The label layer's glyph-cached raster against the same labels drawn as matplotlib Text artists: the same
     ink, in the same place (a one-pixel shift of every label doubles the difference)."""
     from PIL import Image
-    fast = flame_graph(bad.cpu)
+    fast = bad_flame
     ref = flame_graph(bad.cpu)
     ax, layer = ref.axes[0], ref.perfkit_labels
     layer.set_visible(False)
